@@ -1,0 +1,167 @@
+"""Every error durable-testkit raises, under one base class.
+
+Each error carries the facts a user needs as fields (instance, orchestrator,
+history event index, expected and actual) and builds its message from them, so
+tests can compare message text and tools can read the fields.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+__all__ = [
+    "DurableTestkitError",
+    "HistoryFormatError",
+    "NonDeterminismError",
+    "OrchestrationStuck",
+    "RunawayOrchestrator",
+    "SerializationError",
+    "UnknownFunctionError",
+    "UnknownInstanceError",
+    "AppDiscoveryError",
+    "HttpHandlerMissing",
+    "InvalidOperationError",
+]
+
+
+class DurableTestkitError(Exception):
+    """Base class of every error raised by durable-testkit."""
+
+
+class HistoryFormatError(DurableTestkitError, ValueError):
+    """A history file or history JSON is malformed.
+
+    Names the file (if any), the event index (if any) and what is wrong.
+    """
+
+    def __init__(self, problem: str, *, path: Optional[str] = None,
+                 event_index: Optional[int] = None) -> None:
+        self.problem = problem
+        self.path = path
+        self.event_index = event_index
+        where = []
+        if path is not None:
+            where.append(str(path))
+        if event_index is not None:
+            where.append(f"event {event_index}")
+        prefix = (", ".join(where) + ": ") if where else ""
+        super().__init__(f"{prefix}{problem}")
+
+
+class NonDeterminismError(DurableTestkitError):
+    """The orchestrator's actions no longer match its recorded history.
+
+    The in-memory host fails the instance with the host's text; this error is
+    what replay tools raise with the same facts.
+    """
+
+    def __init__(self, message: str, *, instance_id: str, orchestrator: str,
+                 event_index: Optional[int], expected: str, actual: str,
+                 timeline: str = "") -> None:
+        self.instance_id = instance_id
+        self.orchestrator = orchestrator
+        self.event_index = event_index
+        self.expected = expected
+        self.actual = actual
+        self.timeline = timeline
+        self.detail = message
+        text = (f"Non-deterministic replay of orchestrator '{orchestrator}', "
+                f"instance '{instance_id}'"
+                + (f" at history event {event_index}" if event_index is not None else "")
+                + f":\n  expected (history): {expected}\n  actual (code):      {actual}\n"
+                + message)
+        if timeline:
+            text += "\nHistory:\n" + timeline
+        super().__init__(text)
+
+
+class OrchestrationStuck(DurableTestkitError):
+    """``wait()`` was asked for an instance that can never make progress."""
+
+    def __init__(self, instance_id: str, orchestrator: str,
+                 waiting_for: Sequence[str]) -> None:
+        self.instance_id = instance_id
+        self.orchestrator = orchestrator
+        self.waiting_for = list(waiting_for)
+        lines = "\n".join(f"  - {w}" for w in self.waiting_for) or "  (nothing)"
+        super().__init__(
+            f"Orchestration '{orchestrator}' (instance '{instance_id}') can never finish: "
+            f"no work is ready and no timer is pending. It waits for:\n{lines}\n"
+            "Raise the awaited event with rt.raise_event(...) (or client.raise_event) "
+            "before waiting, or check that the orchestrator yields what you expect.")
+
+
+class RunawayOrchestrator(DurableTestkitError):
+    """One episode (or one wait) ran past its configured limit: a likely endless loop."""
+
+    def __init__(self, instance_id: str, orchestrator: str, limit: int, what: str) -> None:
+        self.instance_id = instance_id
+        self.orchestrator = orchestrator
+        self.limit = limit
+        self.what = what
+        super().__init__(
+            f"Orchestration '{orchestrator}' (instance '{instance_id}') exceeded the limit "
+            f"of {limit} {what}. This usually means an endless loop that never yields a "
+            "durable task, or a loop that never ends. Raise the limit with "
+            "InMemoryRuntime(max_episodes=..., max_actions=...) if this is intended.")
+
+
+class SerializationError(DurableTestkitError, TypeError):
+    """A payload would not survive the JSON round trip the real host makes."""
+
+    def __init__(self, what: str, value: Any, cause: BaseException) -> None:
+        self.what = what
+        self.value = value
+        self.cause = cause
+        super().__init__(
+            f"{what} is not JSON serializable: {cause}. In Azure the Durable host would fail "
+            f"here too. Value: {value!r:.200}. Return plain JSON values (dict, list, str, "
+            "int, float, bool, None) or a class with to_json/from_json.")
+
+
+class UnknownFunctionError(DurableTestkitError, LookupError):
+    """A function name is not registered with the runtime."""
+
+    def __init__(self, name: str, kind: str, known: Sequence[str]) -> None:
+        self.name = name
+        self.kind = kind
+        self.known = sorted(known)
+        from difflib import get_close_matches
+
+        close = get_close_matches(name, self.known, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        listed = ", ".join(self.known) or "(none)"
+        super().__init__(
+            f"No {kind} named '{name}' is registered.{hint} Registered {kind}s: {listed}.")
+
+
+class UnknownInstanceError(DurableTestkitError, LookupError):
+    """An operation named an instance id the runtime has never seen."""
+
+    def __init__(self, instance_id: str, known: Sequence[str] = ()) -> None:
+        self.instance_id = instance_id
+        self.known = list(known)
+        shown = ", ".join(repr(k) for k in self.known[:10])
+        more = f" Known instances: {shown}." if shown else ""
+        super().__init__(f"No orchestration instance with id '{instance_id}'.{more}")
+
+
+class AppDiscoveryError(DurableTestkitError):
+    """A function app could not be loaded or understood."""
+
+
+class HttpHandlerMissing(DurableTestkitError):
+    """The orchestrator called ``call_http`` but no HTTP handler is plugged in."""
+
+    def __init__(self, instance_id: str, orchestrator: str, method: str, uri: str) -> None:
+        self.instance_id = instance_id
+        self.orchestrator = orchestrator
+        super().__init__(
+            f"Orchestration '{orchestrator}' (instance '{instance_id}') called "
+            f"call_http({method} {uri}), but no HTTP handler is plugged in and tests never "
+            "reach the network. Plug one in: rt.set_http_handler(fn), where fn(request) "
+            "receives a dict with method, uri, content and headers and returns a dict with "
+            "statusCode, headers and content (or raises to fail the task).")
+
+
+class InvalidOperationError(DurableTestkitError):
+    """An API was used in a way the Durable host does not allow (e.g. a reused instance id)."""

@@ -1,0 +1,1 @@
+"""pytest plugin for durable-testkit (installed as ``durable_testkit.pytest_plugin``)."""
