@@ -1,0 +1,90 @@
+"""Plain, immutable values the runtime hands back: instance status and activity calls."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Optional
+
+from azure.durable_functions import OrchestrationRuntimeStatus
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .history import InstanceHistory
+
+__all__ = ["OrchestrationResult", "ActivityCall", "OrchestrationRuntimeStatus", "TERMINAL_STATUSES"]
+
+#: Statuses an instance never leaves on its own.
+TERMINAL_STATUSES = frozenset({
+    OrchestrationRuntimeStatus.Completed,
+    OrchestrationRuntimeStatus.Failed,
+    OrchestrationRuntimeStatus.Terminated,
+    OrchestrationRuntimeStatus.Canceled,
+})
+
+
+@dataclass(frozen=True)
+class OrchestrationResult:
+    """One instance's state at one moment, as ``get_status`` would report it.
+
+    Attributes:
+        instance_id: the instance.
+        name: the orchestrator function's registered name.
+        runtime_status: the SDK's ``OrchestrationRuntimeStatus``.
+        input: the instance's input, decoded from JSON.
+        output: the output (a terminated instance's output is the reason, as in Azure).
+        custom_status: the last truthy value passed to ``set_custom_status``.
+        error: for a failed instance, the failure text the host records
+            (e.g. ``"Orchestrator function 'x' failed: boom"``); else None.
+        history: the current execution's history.
+        created_time / last_updated_time: virtual instants.
+        execution_id: the current execution (a new one after continue_as_new).
+    """
+
+    instance_id: str
+    name: str
+    runtime_status: OrchestrationRuntimeStatus
+    input: Any
+    output: Any
+    custom_status: Any
+    error: Optional[str]
+    history: "InstanceHistory"
+    created_time: datetime
+    last_updated_time: datetime
+    execution_id: str
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the instance completed, failed or was terminated."""
+        return self.runtime_status in TERMINAL_STATUSES
+
+    def __str__(self) -> str:
+        out = f"{self.name} [{self.instance_id}] {self.runtime_status.value}"
+        if self.error:
+            return f"{out}: {self.error}"
+        return f"{out}: output={self.output!r}"
+
+
+@dataclass(frozen=True)
+class ActivityCall:
+    """One execution of an activity function, in the order the host ran them.
+
+    Attributes:
+        name: the activity's registered name.
+        input: the input the function received (after the JSON round trip).
+        instance_id: the orchestration instance that scheduled it.
+        attempt: 1 for the first try; retries (``call_activity_with_retry``)
+            count up, and so does a re-run after a lost completion.
+        result: the return value after the JSON round trip (None on failure).
+        exception: the exception the function raised, if it failed.
+        task_id: the sequence number of the TaskScheduled event.
+        recorded: False when the completion was lost (fault injection) and the
+            activity ran again.
+    """
+
+    name: str
+    input: Any
+    instance_id: str
+    attempt: int
+    result: Any
+    exception: Optional[BaseException]
+    task_id: int
+    recorded: bool = True
