@@ -383,3 +383,11 @@ def test_render_timeline_window_and_marker() -> None:
     ])
     assert len(render_timeline(events).splitlines()) == len(events)
     assert render_timeline([]) == "  (no events)"
+
+
+def test_the_documented_example_loads(tmp_path: Path) -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "history-format.md").read_text(encoding="utf-8")
+    example = doc.split("```json\n", 1)[1].split("```", 1)[0]
+    loaded = load_history(write(tmp_path, example))
+    assert (loaded.orchestrator, loaded.instance_id) == ("Hello", "abc123")
+    assert loaded.events[-1].payload == "Hello Tokyo"
