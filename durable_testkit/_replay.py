@@ -1,0 +1,542 @@
+"""The extension's side of replay: sequence numbers, await order and determinism checks.
+
+The SDK numbers its tasks itself and never checks history against its actions;
+the Durable extension does, by replaying the SDK's action list on its own DTFx
+context (ext: OutOfProcOrchestrationShim.ProcessAsyncActionsV2): each top-level
+action is invoked, which allocates sequence numbers depth-first, then awaited
+(failures ignored) before the next one is invoked. DTFx checks every
+scheduling event in history against the action holding the same number
+(dtfx: TaskOrchestrationContext.Handle*Event). This module is that interpreter:
+one state machine that both finds the new work of an episode and, on a fresh
+replay, checks a whole history.
+
+It is fed incrementally: the host keeps one ``ReplayShim`` per execution and
+gives it only each episode's new events, so its cost follows the new events.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Deque, Dict, Iterable, List, Optional, Tuple
+
+from . import _protocol as p
+
+_CHANGED = ("Was a change made to the orchestrator code after this instance had already "
+            "started running?")
+
+# The .NET type names DTFx prints in its messages.
+_CLR_NAMES = {
+    "activity": "ScheduleTaskOrchestratorAction",
+    "timer": "CreateTimerOrchestratorAction",
+    "suborchestration": "CreateSubOrchestrationAction",
+    "event": "SendEventOrchestratorAction",
+}
+
+
+@dataclass
+class Slot:
+    """One sequence number the replay allocated: work the host must schedule."""
+
+    seq: int
+    kind: str  # activity | timer | suborchestration | event
+    name: Optional[str]
+    action: Dict[str, Any]
+    fire_at: Optional[datetime] = None  # timers
+    attempt: int = 1  # retries: which attempt this is
+    node: Optional["_Node"] = field(default=None, repr=False)
+
+    def describe(self) -> str:
+        if self.kind == "timer":
+            return f"timer #{self.seq} firing at {p.format_timestamp(self.fire_at)}" \
+                if self.fire_at else f"timer #{self.seq}"
+        if self.kind == "event":
+            return f"entity message #{self.seq} '{self.name}' to {self.action.get('instanceId')}"
+        return f"{'sub-orchestration' if self.kind == 'suborchestration' else 'activity'} " \
+               f"'{self.name}' #{self.seq}"
+
+
+class NonDeterminism(Exception):
+    """Raised inside the interpreter; the host turns it into a failed instance."""
+
+    def __init__(self, detail: str, event_index: int, expected: str, actual: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.event_index = event_index
+        self.expected = expected
+        self.actual = actual
+
+
+# ---------------------------------------------------------------- awaitables
+class _Node:
+    __slots__ = ("parent", "done", "failed")
+
+    def __init__(self) -> None:
+        self.parent: Optional[_Node] = None
+        self.done = False
+        self.failed = False
+
+    def _finish(self, failed: bool, shim: "ReplayShim") -> None:
+        if self.done:
+            return
+        self.done = True
+        self.failed = failed
+        if self.parent is not None:
+            self.parent.child_done(self, shim)
+        elif shim.blocked is self:
+            shim.blocked = None
+            shim.advance()
+
+    def child_done(self, child: "_Node", shim: "ReplayShim") -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def waiting_for(self, shim: "ReplayShim") -> List[str]:
+        return []
+
+
+class _Atomic(_Node):
+    __slots__ = ("slot",)
+
+    def __init__(self, slot: Slot) -> None:
+        super().__init__()
+        self.slot = slot
+
+    def waiting_for(self, shim: "ReplayShim") -> List[str]:
+        return [] if self.done else [self.slot.describe()]
+
+
+class _Immediate(_Node):
+    """Fire-and-forget actions (signal_entity, continue_as_new): never block."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.done = True
+
+
+class _ExternalEvent(_Node):
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def waiting_for(self, shim: "ReplayShim") -> List[str]:
+        return [] if self.done else [f"external event '{self.name}'"]
+
+
+class _EntityResponse(_Node):
+    """call_entity: an EventSent, then an EventRaised named by the request id."""
+
+    __slots__ = ("slot", "request_id")
+
+    def __init__(self, slot: Slot) -> None:
+        super().__init__()
+        self.slot = slot
+        self.request_id: Optional[str] = None
+
+    def waiting_for(self, shim: "ReplayShim") -> List[str]:
+        return [] if self.done else [
+            f"entity '{self.slot.action.get('instanceId')}' to answer operation "
+            f"'{self.slot.action.get('operation')}'"]
+
+
+class _Compound(_Node):
+    __slots__ = ("children", "remaining", "any_failed", "is_any")
+
+    def __init__(self, children: List[_Node], is_any: bool) -> None:
+        super().__init__()
+        self.children = children
+        self.is_any = is_any
+        self.remaining = 0
+        self.any_failed = False
+        for c in children:
+            c.parent = self
+            if not c.done:
+                self.remaining += 1
+
+    def settle(self, shim: "ReplayShim") -> None:
+        if self.is_any:
+            if self.remaining < len(self.children) or not self.children:
+                self._finish(False, shim)
+        elif self.remaining == 0:
+            self._finish(self.any_failed or any(c.failed for c in self.children), shim)
+
+    def child_done(self, child: _Node, shim: "ReplayShim") -> None:
+        self.remaining -= 1
+        if child.failed:
+            self.any_failed = True
+        self.settle(shim)
+
+    def waiting_for(self, shim: "ReplayShim") -> List[str]:
+        out: List[str] = []
+        for c in self.children:
+            out.extend(c.waiting_for(shim))
+        if self.is_any and len(out) > 1:
+            return ["any of: " + "; ".join(out)]
+        return out
+
+
+class _Retry(_Node):
+    """DTFx's RetryInterceptor: attempt, on failure a timer, then attempt again.
+
+    A timer follows every failed attempt, the last one included; only when it
+    fires does the failure surface (the SDK waits for the same extra timer).
+    """
+
+    __slots__ = ("kind", "name", "action", "max_attempts", "interval", "attempts",
+                 "current", "on_timer")
+
+    def __init__(self, kind: str, action: Dict[str, Any]) -> None:
+        super().__init__()
+        self.kind = kind
+        self.action = action
+        self.name = action.get("functionName")
+        opts = action.get("retryOptions") or {}
+        self.max_attempts = int(opts.get("maxNumberOfAttempts", 1))
+        self.interval = timedelta(milliseconds=int(opts.get("firstRetryIntervalInMilliseconds", 0)))
+        self.attempts = 1
+        self.current: Optional[_Node] = None
+        self.on_timer = False
+
+    def child_done(self, child: _Node, shim: "ReplayShim") -> None:
+        if self.on_timer:
+            self.on_timer = False
+            if self.attempts >= self.max_attempts:
+                self._finish(True, shim)
+                return
+            self.attempts += 1
+            self.current = shim.allocate_attempt(self)
+            return
+        if not child.failed:
+            self._finish(False, shim)
+            return
+        if self.interval <= timedelta(0):
+            self._finish(True, shim)
+            return
+        self.on_timer = True
+        self.current = shim.allocate_timer(shim.current_time + min(self.interval, p.MAX_SHORT_TIMER),
+                                           self, retry_of=self.name)
+
+    def waiting_for(self, shim: "ReplayShim") -> List[str]:
+        if self.done or self.current is None:
+            return []
+        inner = self.current.waiting_for(shim)
+        return [f"{w} (retry attempt {self.attempts} of {self.max_attempts})" for w in inner]
+
+
+# ---------------------------------------------------------------- the interpreter
+class ReplayShim:
+    """Replays one execution's action list against its history, as the extension does."""
+
+    def __init__(self, instance_id: str, execution_id: str, orchestrator: str) -> None:
+        self.instance_id = instance_id
+        self.execution_id = execution_id
+        self.orchestrator = orchestrator
+        self.next_seq = 0
+        self.actions: List[Dict[str, Any]] = []
+        self.ptr = 0
+        self.started = False
+        self.blocked: Optional[_Node] = None
+        self.open: Dict[int, _Node] = {}
+        self.unmatched: Dict[int, Slot] = {}
+        self.waiters: Dict[str, Deque[_Node]] = {}
+        self.buffered: Dict[str, Deque[Any]] = {}
+        self.entity_waiters: Dict[str, _EntityResponse] = {}
+        self.timers: Dict[int, Tuple[int, ...]] = {}  # seq -> path of its CreateTimer action
+        self.current_time: datetime = datetime.min
+        self.continue_as_new: Optional[Dict[str, Any]] = None
+        self.entity_request_ids: Dict[int, str] = {}
+
+    # -- feeding -------------------------------------------------------------
+    def feed(self, actions: List[Dict[str, Any]], events: Iterable[Tuple[int, Dict[str, Any]]]
+             ) -> List[Slot]:
+        """Take the SDK's current action list and the new events; return new work."""
+        self.actions = actions
+        if self.started:
+            self.advance()
+        for index, event in events:
+            self.on_event(index, event)
+        return sorted(self.unmatched.values(), key=lambda s: s.seq)
+
+    def mark_scheduled(self, slots: Iterable[Slot]) -> None:
+        for s in slots:
+            self.unmatched.pop(s.seq, None)
+
+    def on_event(self, index: int, ev: Dict[str, Any]) -> None:
+        et = ev["EventType"]
+        if et == p.ORCHESTRATOR_STARTED:
+            self.current_time = p.parse_timestamp(ev["Timestamp"])
+        elif et == p.EXECUTION_STARTED:
+            self.started = True
+            self.advance()
+        elif et in (p.TASK_COMPLETED, p.SUB_ORCHESTRATION_COMPLETED):
+            self._complete(ev.get("TaskScheduledId"), False)
+        elif et in (p.TASK_FAILED, p.SUB_ORCHESTRATION_FAILED):
+            self._complete(ev.get("TaskScheduledId"), True)
+        elif et == p.TIMER_FIRED:
+            self._complete(ev.get("TimerId"), False)
+        elif et == p.EVENT_RAISED:
+            self._raise(ev)
+        elif et == p.TASK_SCHEDULED:
+            self._check(index, ev, "activity")
+        elif et == p.TIMER_CREATED:
+            self._check(index, ev, "timer")
+        elif et == p.SUB_ORCHESTRATION_CREATED:
+            self._check(index, ev, "suborchestration")
+        elif et == p.EVENT_SENT:
+            self._check(index, ev, "event")
+
+    # -- the shim's loop -----------------------------------------------------
+    def advance(self) -> None:
+        """Invoke top-level actions until one has to be awaited."""
+        while self.blocked is None and self.ptr < len(self.actions):
+            index = self.ptr
+            self.ptr += 1
+            node = self._invoke(self.actions[index], (index,))
+            if not node.done:
+                self.blocked = node
+
+    def _invoke(self, action: Dict[str, Any], path: Tuple[int, ...]) -> _Node:
+        t = action.get("actionType")
+        if t == p.CALL_ACTIVITY:
+            return self._atomic("activity", action.get("functionName"), action)
+        if t == p.CALL_HTTP:
+            return self._atomic("activity", p.HTTP_ACTIVITY_NAME, action)
+        if t == p.CALL_SUB_ORCHESTRATOR:
+            return self._atomic("suborchestration", action.get("functionName"), action)
+        if t == p.CREATE_TIMER:
+            fire_at = p.parse_timestamp(action["fireAt"])
+            node = self._atomic("timer", None, action, fire_at=fire_at)
+            self.timers[node.slot.seq] = path
+            if action.get("isCanceled"):
+                # ext: the token is cancelled right after CreateTimer: the id is used
+                # and TimerCreated recorded, but nothing awaits the timer.
+                node.done = True
+            return node
+        if t in (p.CALL_ACTIVITY_WITH_RETRY, p.CALL_SUB_ORCHESTRATOR_WITH_RETRY):
+            kind = "activity" if t == p.CALL_ACTIVITY_WITH_RETRY else "suborchestration"
+            retry = _Retry(kind, action)
+            retry.current = self.allocate_attempt(retry)
+            return retry
+        if t == p.WAIT_FOR_EXTERNAL_EVENT:
+            name = action.get("externalEventName") or ""
+            node = _ExternalEvent(name)
+            key = name.lower()  # the extension matches event names case-insensitively
+            queue = self.buffered.get(key)
+            if queue:
+                queue.popleft()
+                node.done = True
+            else:
+                self.waiters.setdefault(key, deque()).append(node)
+            return node
+        if t == p.CALL_ENTITY:
+            slot = self._allocate("event", "op", action)
+            node = _EntityResponse(slot)
+            slot.node = node
+            self.open[slot.seq] = node
+            return node
+        if t == p.SIGNAL_ENTITY:
+            self._allocate("event", "op", action)
+            return _Immediate()
+        if t == p.ACTION_CONTINUE_AS_NEW:
+            self.continue_as_new = action
+            return _Immediate()
+        if t in (p.WHEN_ALL, p.WHEN_ANY):
+            children = [self._invoke(c, path + (i,))
+                        for i, c in enumerate(action.get("compoundActions") or [])]
+            node = _Compound(children, is_any=(t == p.WHEN_ANY))
+            if node.is_any:
+                if not children or node.remaining < len(children):
+                    node.done = True
+            elif node.remaining == 0:
+                node.done = True
+                node.failed = any(c.failed for c in children)
+            return node
+        raise NonDeterminism(
+            f"Received an unexpected action type from the out-of-proc function: '${t}'.",
+            -1, "a known action type", repr(action))
+
+    def _allocate(self, kind: str, name: Optional[str], action: Dict[str, Any],
+                  fire_at: Optional[datetime] = None, attempt: int = 1) -> Slot:
+        slot = Slot(self.next_seq, kind, name, action, fire_at=fire_at, attempt=attempt)
+        self.next_seq += 1
+        self.unmatched[slot.seq] = slot
+        return slot
+
+    def _atomic(self, kind: str, name: Optional[str], action: Dict[str, Any],
+                fire_at: Optional[datetime] = None, attempt: int = 1) -> _Atomic:
+        slot = self._allocate(kind, name, action, fire_at, attempt)
+        node = _Atomic(slot)
+        slot.node = node
+        self.open[slot.seq] = node
+        return node
+
+    def allocate_attempt(self, retry: _Retry) -> _Node:
+        node = self._atomic(retry.kind, retry.name, retry.action, attempt=retry.attempts)
+        node.parent = retry
+        return node
+
+    def allocate_timer(self, fire_at: datetime, retry: _Retry, retry_of: Optional[str]) -> _Node:
+        node = self._atomic("timer", None, {"actionType": p.CREATE_TIMER, "retryOf": retry_of},
+                            fire_at=fire_at)
+        node.parent = retry
+        return node
+
+    # -- completions ---------------------------------------------------------
+    def _complete(self, seq: Any, failed: bool) -> None:
+        node = self.open.pop(seq, None) if isinstance(seq, int) else None
+        if node is None:
+            return  # dtfx logs "Duplicate ... Event" and ignores it
+        node._finish(failed, self)
+
+    def _raise(self, ev: Dict[str, Any]) -> None:
+        name = ev.get("Name") or ""
+        entity = self.entity_waiters.pop(name, None)
+        if entity is not None:
+            self.open.pop(entity.slot.seq, None)
+            entity._finish(False, self)
+            return
+        key = name.lower()
+        queue = self.waiters.get(key)
+        while queue:
+            node = queue.popleft()
+            if not node.done:
+                node._finish(False, self)
+                return
+        self.buffered.setdefault(key, deque()).append(ev.get("Input"))
+
+    def register_entity_request(self, slot: Slot, request_id: str) -> None:
+        """The host generated ``request_id`` for a call_entity; its answer is named by it."""
+        node = slot.node
+        if isinstance(node, _EntityResponse):
+            node.request_id = request_id
+            self.entity_waiters[request_id] = node
+
+    # -- determinism checks --------------------------------------------------
+    def _check(self, index: int, ev: Dict[str, Any], kind: str) -> None:
+        seq = ev.get("EventId")
+        slot = self.unmatched.pop(seq, None)
+        name = ev.get("Name")
+        if kind == "event" and slot is not None and slot.kind == "event" \
+                and isinstance(slot.node, _EntityResponse):
+            request_id = _entity_request_id(ev)
+            if request_id:
+                self.register_entity_request(slot, request_id)
+        expected = _describe_event(ev, kind)
+        actual = slot.describe() if slot is not None else "nothing scheduled with this number"
+        if kind == "activity":
+            if slot is None:
+                detail = (f"A previous execution of this orchestration scheduled an activity task "
+                          f"with sequence ID {seq} and name '{name}' (version "
+                          f"'{ev.get('Version') or ''}'), but the current replay execution hasn't "
+                          f"(yet?) scheduled this task. {_CHANGED}")
+            elif slot.kind != "activity":
+                detail = (f"A previous execution of this orchestration scheduled an activity task "
+                          f"with sequence number {seq} named '{name}', but the current "
+                          f"orchestration replay instead produced a {_CLR_NAMES[slot.kind]} action "
+                          f"with this sequence number. {_CHANGED}")
+            elif (slot.name or "").lower() != (name or "").lower():
+                detail = (f"A previous execution of this orchestration scheduled an activity task "
+                          f"with sequence number {seq} named '{name}', but the current "
+                          f"orchestration replay instead scheduled an activity task named "
+                          f"'{slot.name}' with this sequence number.  {_CHANGED}")
+            else:
+                return
+        elif kind == "timer":
+            if slot is None:
+                detail = (f"A previous execution of this orchestration scheduled a timer task with "
+                          f"sequence number {seq} but the current replay execution hasn't (yet?) "
+                          f"scheduled this task. {_CHANGED}")
+            elif slot.kind != "timer":
+                detail = (f"A previous execution of this orchestration scheduled a timer task with "
+                          f"sequence number {seq} named but the current orchestration replay "
+                          f"instead produced a {_CLR_NAMES[slot.kind]} action with this sequence "
+                          f"number. {_CHANGED}")
+            else:
+                return
+        elif kind == "suborchestration":
+            head = (f"A previous execution of this orchestration scheduled a sub-orchestration "
+                    f"task with sequence ID {seq} and name '{name}' (version "
+                    f"'{ev.get('Version') or ''}', instance ID '{ev.get('InstanceId')}'), ")
+            if slot is None:
+                detail = head + f"but the current replay execution hasn't (yet?) scheduled this task. {_CHANGED}"
+            elif slot.kind != "suborchestration":
+                detail = head + (f"but the current orchestration replay instead produced a "
+                                 f"{_CLR_NAMES[slot.kind]} action at this sequence number. {_CHANGED}")
+            elif (slot.name or "").lower() != (name or "").lower():
+                detail = head + (f"but the current orchestration replay instead scheduled a "
+                                 f"sub-orchestration task with name {slot.name} at this sequence "
+                                 f"number. {_CHANGED}")
+            else:
+                return
+        else:
+            iid = ev.get("InstanceId")
+            if slot is None:
+                detail = (f"A previous execution of this orchestration scheduled a send event task "
+                          f"with sequence ID {seq}, type 'EventSent' name '{name}', instance ID "
+                          f"'{iid}', but the current replay execution hasn't (yet?) scheduled this "
+                          f"task. {_CHANGED}")
+            elif slot.kind != "event":
+                detail = (f"A previous execution of this orchestration scheduled a send event task "
+                          f"with sequence ID {seq}, type 'EventSent', name '{name}', instance ID "
+                          f"'{iid}', but the current orchestration replay instead scheduled a "
+                          f"{_CLR_NAMES[slot.kind]} task at this sequence number. {_CHANGED}")
+            elif (slot.name or "").lower() != (name or "").lower():
+                detail = (f"A previous execution of this orchestration scheduled a send event task "
+                          f"with sequence ID {seq}, type 'EventSent', name '{name}', instance ID "
+                          f"'{iid}'), but the current orchestration replay instead scheduled a send "
+                          f"event task with name {slot.name}at this sequence number. {_CHANGED}")
+            else:
+                return
+        raise NonDeterminism(detail, index, expected, actual)
+
+    # -- questions the host asks ---------------------------------------------
+    def uncancelled_open_timers(self) -> List[int]:
+        """Timers the orchestrator neither awaited to the end nor cancelled.
+
+        DTFx does not complete an instance while one of these is outstanding.
+        """
+        out = []
+        for seq, node in self.open.items():
+            path = self.timers.get(seq)
+            if path is None or node.done:
+                continue
+            action = self._action_at(path)
+            if action is not None and not action.get("isCanceled"):
+                out.append(seq)
+        return out
+
+    def _action_at(self, path: Tuple[int, ...]) -> Optional[Dict[str, Any]]:
+        try:
+            action = self.actions[path[0]]
+            for i in path[1:]:
+                action = action["compoundActions"][i]
+            return action
+        except (IndexError, KeyError, TypeError):
+            return None
+
+    def waiting_for(self) -> List[str]:
+        """What the replay is blocked on, for stuck-instance messages."""
+        if self.blocked is None:
+            return []
+        return self.blocked.waiting_for(self)
+
+
+def _entity_request_id(ev: Dict[str, Any]) -> Optional[str]:
+    import json
+
+    try:
+        return json.loads(ev.get("Input") or "{}").get("id")
+    except (ValueError, AttributeError):
+        return None
+
+
+def _describe_event(ev: Dict[str, Any], kind: str) -> str:
+    seq = ev.get("EventId")
+    if kind == "activity":
+        return f"activity '{ev.get('Name')}' #{seq}"
+    if kind == "timer":
+        return f"timer #{seq} firing at {ev.get('FireAt')}"
+    if kind == "suborchestration":
+        return f"sub-orchestration '{ev.get('Name')}' #{seq} (instance '{ev.get('InstanceId')}')"
+    return f"entity message #{seq} '{ev.get('Name')}' to {ev.get('InstanceId')}"
