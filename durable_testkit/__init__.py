@@ -6,4 +6,49 @@ actions they return, and keeps time on a virtual clock.
 """
 from __future__ import annotations
 
-__all__: list[str] = []
+from .app import AppFunctions, FunctionInfo, discover_app
+from .clock import DEFAULT_START_TIME, VirtualClock
+from .errors import (AppDiscoveryError, DurableTestkitError, HistoryFormatError,
+                     HttpHandlerMissing, InvalidOperationError, NonDeterminismError,
+                     OrchestrationStuck, RunawayOrchestrator, SerializationError,
+                     UnknownFunctionError, UnknownInstanceError)
+from .history import (EventType, HistoryEvent, InstanceHistory, load_history, render_event,
+                      render_timeline, save_history)
+from .policy import Decision, HostDefaultPolicy, SchedulingPolicy, SeededPolicy
+from .runtime import InMemoryRuntime, RuntimeStats
+from .status import ActivityCall, OrchestrationResult, OrchestrationRuntimeStatus
+
+__all__ = [
+    "ActivityCall",
+    "AppDiscoveryError",
+    "AppFunctions",
+    "DEFAULT_START_TIME",
+    "Decision",
+    "DurableTestkitError",
+    "EventType",
+    "FunctionInfo",
+    "HistoryEvent",
+    "HistoryFormatError",
+    "HostDefaultPolicy",
+    "HttpHandlerMissing",
+    "InMemoryRuntime",
+    "InstanceHistory",
+    "InvalidOperationError",
+    "NonDeterminismError",
+    "OrchestrationResult",
+    "OrchestrationRuntimeStatus",
+    "OrchestrationStuck",
+    "RunawayOrchestrator",
+    "RuntimeStats",
+    "SchedulingPolicy",
+    "SeededPolicy",
+    "SerializationError",
+    "UnknownFunctionError",
+    "UnknownInstanceError",
+    "VirtualClock",
+    "discover_app",
+    "load_history",
+    "render_event",
+    "render_timeline",
+    "save_history",
+]
