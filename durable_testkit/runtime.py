@@ -235,6 +235,10 @@ class InMemoryRuntime:
         self._client: Any = None
         self._lock = threading.RLock()
         self.app: Any = None
+        # Owned by durable_testkit._entities: entity id -> its state record.
+        self._entity_instances: Dict[str, Any] = {}
+        # Owned by durable_testkit._server: the loopback management API, started on demand.
+        self._server: Any = None
 
     # -- construction ----------------------------------------------------------
     @classmethod
@@ -441,6 +445,43 @@ class InMemoryRuntime:
             return InstanceHistory(orchestrator=inst.orch.name, instance_id=inst.instance_id,
                                    events=tuple(_played(events)), sdk_version=_sdk_version())
 
+    # -- entities (the work lives in durable_testkit._entities) -----------------
+    def signal_entity(self, entity_id: Any, operation_name: str, input: Any = None) -> None:
+        """Signal an entity operation (fire and forget), as ``client.signal_entity`` does.
+
+        Args:
+            entity_id: a ``df.EntityId`` or an ``"@name@key"`` string.
+        """
+        from ._entities import signal_entity
+
+        with self._lock:
+            signal_entity(self, entity_id, operation_name, input)
+
+    def entity_state(self, entity_id: Any) -> Any:
+        """The entity's current state (decoded), or None if it does not exist."""
+        from ._entities import entity_state
+
+        with self._lock:
+            return entity_state(self, entity_id)
+
+    # -- HTTP (durable_testkit._server and durable_testkit._http_functions) ------
+    def client_binding(self) -> str:
+        """The ``durableClient`` binding JSON for the real ``df.DurableOrchestrationClient``.
+
+        Its URLs point at a loopback server playing the extension's management API,
+        started on first use and stopped by :meth:`close`.
+        """
+        from ._server import client_binding
+
+        return client_binding(self)
+
+    def http(self, method: str, path: str, body: Any = None,
+             headers: Optional[Mapping[str, str]] = None) -> Any:
+        """Invoke the app's HTTP-triggered function routed at ``path``, as the worker would."""
+        from ._http_functions import invoke_http
+
+        return invoke_http(self, method, path, body, headers)
+
     @property
     def client(self) -> Any:
         """An async drop-in for ``df.DurableOrchestrationClient`` bound to this runtime."""
@@ -509,6 +550,10 @@ class InMemoryRuntime:
             if inst is not None:
                 inst.queued = False
                 self._episode(inst)
+        elif work.kind == "entity":
+            from ._entities import run_entity_batch
+
+            run_entity_batch(self, work)
         else:
             self._run_activity(work)
 
@@ -972,6 +1017,9 @@ class InMemoryRuntime:
             self._loop.close()
         if self._client is not None:
             self._client = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
 
     def __enter__(self) -> "InMemoryRuntime":
         return self
