@@ -1,0 +1,896 @@
+"""The lint engine: parse each file once, index the project, follow calls, filter, fix.
+
+Pipeline for one project (a function app: the folder with host.json, else the config folder):
+
+1. Scan every ``.py`` file and ``function.json`` under the root (cheap: bytes and a substring test).
+2. Analyse the files that can hold durable code: parse, resolve metadata once, run every rule in
+   one batched traversal, and record a picklable summary (functions, calls, registered names,
+   suppression comments). Many files are analysed in parallel processes.
+3. Build the project index, then walk the call graph from each orchestrator. A helper module that
+   the pre-filter skipped is analysed on demand the first time an orchestrator reaches it.
+4. Keep the reports that sit in reached code, let project-wide rules decide with the full index,
+   apply suppressions and selection, and build fixes (re-parsed before they are offered).
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import traceback
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Optional, Sequence
+
+import libcst as cst
+from libcst.helpers import calculate_module_and_package, get_absolute_module_from_package_for_import
+from libcst.metadata import (
+    ByteSpanPositionProvider,
+    FullyQualifiedNameProvider,
+    MetadataWrapper,
+    ParentNodeProvider,
+    PositionProvider,
+)
+from libcst.metadata.name_provider import ModuleNameAndPackage
+
+from .config import DEFAULT_EXCLUDE, Settings, relpath
+from .results import FileFix, Finding, InternalError, LintResult
+from .rules import RULES, RULES_BY_CODE
+from .rules.base import Report, Rule, contains_yield
+
+#: A file whose bytes contain none of these cannot define or register orchestrator code.
+MARKERS = (
+    b"orchestration_trigger",
+    b"Orchestrator.create",
+    b"durable_functions",
+    b"DurableOrchestrationContext",
+    b"activity_trigger",
+)
+PARALLEL_THRESHOLD = 24
+
+
+class UsageError(Exception):
+    """Bad input from the user (a path that does not exist); the CLI exits with 2."""
+
+
+@dataclass
+class FunctionInfo:
+    """What the index knows about one top-level function or method."""
+
+    fqn: str
+    name: str
+    path: str
+    line: int
+    params: tuple[str, ...]
+    context_name: Optional[str]
+    context_names: frozenset[str]
+    is_orchestrator: bool = False
+    registered_names: tuple[str, ...] = ()
+    is_activity: bool = False
+    is_generator: bool = False
+    is_async: bool = False
+    calls: list[str] = field(default_factory=list)
+
+    @property
+    def display_name(self) -> str:
+        return self.registered_names[0] if self.registered_names else self.name
+
+
+@dataclass(frozen=True)
+class V1Function:
+    """A function.json folder: the registered name is the folder name."""
+
+    name: str
+    kind: str  # orchestrationTrigger | activityTrigger | entityTrigger
+    script: str
+    entry_point: str
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """A ``# noqa: DF101`` or ``# durable-lint: ignore[DF101]`` comment and the lines it covers."""
+
+    line: int
+    col: int
+    first: int
+    last: int
+    codes: tuple[str, ...]  # empty: every code
+
+
+@dataclass
+class FileAnalysis:
+    """Picklable outcome of analysing one file."""
+
+    path: str
+    module: str
+    functions: dict[str, FunctionInfo] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    activities: list[str] = field(default_factory=list)
+    orchestrations: list[str] = field(default_factory=list)
+    reports: list[Report] = field(default_factory=list)
+    suppressions: list[Suppression] = field(default_factory=list)
+    parse_error: Optional[Report] = None
+    internal_error: Optional[str] = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-file analysis
+# ---------------------------------------------------------------------------------------------
+
+_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
+_IGNORE = re.compile(r"#\s*durable-lint:\s*ignore(?:\[(?P<codes>[^\]]*)\])?")
+
+
+def _parse_codes(text: Optional[str]) -> tuple[str, ...]:
+    if not text:
+        return ()
+    return tuple(c.strip().upper() for c in re.split(r"[\s,]+", text) if c.strip())
+
+
+class FileContext:
+    """State shared by the rules while one file is traversed."""
+
+    def __init__(
+        self,
+        path: str,
+        module: cst.Module,
+        wrapper: MetadataWrapper,
+        mod: ModuleNameAndPackage,
+        settings: Settings,
+        v1: Optional[V1Function],
+    ) -> None:
+        self.path = path
+        self.module = module
+        self.wrapper = wrapper
+        self.mod = mod
+        self.settings = settings
+        self.v1 = v1
+        self.analysis = FileAnalysis(path=path, module=mod.name)
+        meta = wrapper.resolve_many(
+            [PositionProvider, ByteSpanPositionProvider, ParentNodeProvider, FullyQualifiedNameProvider]
+        )
+        self.positions = meta[PositionProvider]
+        self.spans = meta[ByteSpanPositionProvider]
+        self.parents = meta[ParentNodeProvider]
+        self.fqns = meta[FullyQualifiedNameProvider]
+        self._infos: dict[cst.FunctionDef, FunctionInfo] = {}
+        self._owner_cache: dict[cst.CSTNode, Optional[cst.FunctionDef]] = {}
+        self._created: dict[str, str] = {}  # function name -> registered name (Orchestrator.create)
+        self.def_spans: list[tuple[frozenset[int], int, int]] = []
+        self._prepass()
+
+    # -- names ------------------------------------------------------------------------------
+
+    def qualname(self, node: cst.CSTNode) -> Optional[str]:
+        names = self.fqns.get(node, set())
+        if len(names) != 1:
+            return None
+        return next(iter(names)).name
+
+    def _prepass(self) -> None:
+        """Module-level imports (for re-exports) and ``Orchestrator.create(fn)`` registrations."""
+        for stmt in self.module.body:
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
+                if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                    try:
+                        base = get_absolute_module_from_package_for_import(self.mod.package, small)
+                    except Exception:
+                        base = None
+                    if base:
+                        for alias in small.names:
+                            target = f"{base}.{cst.helpers.get_full_name_for_node(alias.name)}"
+                            local = alias.asname.name if alias.asname else alias.name
+                            if isinstance(local, cst.Name):
+                                self.analysis.aliases[f"{self.mod.name}.{local.value}"] = target
+                value = getattr(small, "value", None)
+                if isinstance(value, cst.Call) and value.args:
+                    name = self.qualname(value.func) or ""
+                    if name.endswith("Orchestrator.create"):
+                        arg = value.args[0].value
+                        if isinstance(arg, cst.Name):
+                            registered = arg.value
+                            if self.v1 and self.v1.kind == "orchestrationTrigger":
+                                registered = self.v1.name
+                            self._created[arg.value] = registered
+
+    # -- functions --------------------------------------------------------------------------
+
+    def owner_def(self, node: cst.CSTNode) -> Optional[cst.FunctionDef]:
+        """The outermost function definition containing ``node`` (or ``node`` itself)."""
+        if node in self._owner_cache:
+            return self._owner_cache[node]
+        outer: Optional[cst.FunctionDef] = None
+        cur: Optional[cst.CSTNode] = node
+        while cur is not None:
+            if isinstance(cur, cst.FunctionDef):
+                outer = cur
+            cur = self.parents.get(cur)
+        self._owner_cache[node] = outer
+        return outer
+
+    def owner_of(self, node: cst.CSTNode) -> Optional[FunctionInfo]:
+        fdef = self.owner_def(node)
+        return self.info_for(fdef) if fdef is not None else None
+
+    def info_for(self, fdef: cst.FunctionDef) -> FunctionInfo:
+        info = self._infos.get(fdef)
+        if info is None:
+            info = self._build_info(fdef)
+            self._infos[fdef] = info
+            self.analysis.functions[info.fqn] = info
+        return info
+
+    def _build_info(self, fdef: cst.FunctionDef) -> FunctionInfo:
+        classes: list[str] = []
+        cur = self.parents.get(fdef)
+        while cur is not None:
+            if isinstance(cur, cst.ClassDef):
+                classes.insert(0, cur.name.value)
+            cur = self.parents.get(cur)
+        name = fdef.name.value
+        fqn = ".".join(p for p in [self.mod.name, *classes, name] if p)
+        params = tuple(
+            p.name.value
+            for p in [*fdef.params.posonly_params, *fdef.params.params, *fdef.params.kwonly_params]
+        )
+        is_orch = False
+        registered: list[str] = []
+        is_activity = False
+        context_name: Optional[str] = None
+        for dec in fdef.decorators:
+            call = dec.decorator
+            func = call.func if isinstance(call, cst.Call) else call
+            attr = func.attr.value if isinstance(func, cst.Attribute) else None
+            kwargs = _literal_args(call) if isinstance(call, cst.Call) else {}
+            if attr == "orchestration_trigger":
+                is_orch = True
+                context_name = kwargs.get("context_name") or kwargs.get(0)
+                if kwargs.get("orchestration"):
+                    registered.insert(0, kwargs["orchestration"])
+            elif attr == "activity_trigger":
+                is_activity = True
+                registered.append(kwargs.get("activity") or name)
+            elif attr == "function_name" and (kwargs.get("name") or kwargs.get(0)):
+                registered.append(kwargs.get("name") or kwargs[0])
+        if not classes and name in self._created:
+            is_orch = True
+            registered.insert(0, self._created[name])
+        if (
+            not classes
+            and self.v1 is not None
+            and self.v1.kind == "orchestrationTrigger"
+            and name == self.v1.entry_point
+            and contains_yield(fdef.body)
+        ):
+            is_orch = True
+            registered.insert(0, self.v1.name)
+        if is_orch or is_activity:
+            registered.append(name)
+        if is_orch:
+            if context_name not in params:
+                context_name = params[0] if params else None
+            context_names = frozenset([context_name]) if context_name else frozenset()
+        else:
+            context_name = _helper_context_param(fdef)
+            context_names = frozenset(p for p in params if p not in ("self", "cls"))
+        info = FunctionInfo(
+            fqn=fqn,
+            name=name,
+            path=self.path,
+            line=self.positions[fdef.name].start.line,
+            params=params,
+            context_name=context_name,
+            context_names=context_names,
+            is_orchestrator=is_orch,
+            registered_names=tuple(dict.fromkeys(registered)),
+            is_activity=is_activity,
+            is_generator=contains_yield(fdef.body),
+            is_async=fdef.asynchronous is not None,
+        )
+        if is_orch:
+            self.analysis.orchestrations.extend(info.registered_names)
+        if is_activity:
+            # Every name the activity may be registered under: over-inclusion only avoids noise.
+            self.analysis.activities.extend(info.registered_names)
+        return info
+
+    # -- reports ----------------------------------------------------------------------------
+
+    def add_report(
+        self,
+        rule: Rule,
+        node: cst.CSTNode,
+        message: str,
+        *,
+        replacement: Optional[cst.CSTNode],
+        replacement_target: Optional[cst.CSTNode],
+        unsafe: bool,
+        data: dict,
+    ) -> None:
+        pos = self.positions[node].start
+        owner = self.owner_of(node)
+        edit = None
+        fix = None
+        if replacement is not None:
+            target = replacement_target or node
+            span = self.spans[target]
+            indent = " " * self.positions[target].start.column
+            text = self.module.code_for_node(replacement)
+            if isinstance(target, cst.BaseStatement):
+                text = text.rstrip("\n")
+            text = text.replace("\n", "\n" + indent) if "\n" in text.rstrip("\n") else text
+            edit = (span.start, span.start + span.length, text)
+            fix = "unsafe" if unsafe else "safe"
+        self.analysis.reports.append(
+            Report(rule.CODE, pos.line, pos.column, message, owner.fqn if owner else None,
+                   edit, fix, data)
+        )
+
+
+def _literal_args(call: cst.Call) -> dict:
+    """String literal arguments of a call, by keyword and by position."""
+    out: dict = {}
+    for i, arg in enumerate(call.args):
+        value = arg.value
+        if isinstance(value, cst.SimpleString):
+            text = value.evaluated_value
+            if isinstance(text, bytes):
+                continue
+            if arg.keyword is not None:
+                out[arg.keyword.value] = text
+            else:
+                out[i] = text
+    return out
+
+
+def _helper_context_param(fdef: cst.FunctionDef) -> Optional[str]:
+    for p in [*fdef.params.posonly_params, *fdef.params.params, *fdef.params.kwonly_params]:
+        ann = p.annotation
+        if ann is not None:
+            ann_code = cst.Module(body=[]).code_for_node(ann.annotation)
+            if ann_code.endswith("DurableOrchestrationContext"):
+                return p.name.value
+        if p.name.value in ("context", "ctx"):
+            return p.name.value
+    return None
+
+
+class _Summary(cst.BatchableCSTVisitor):
+    """Collects calls per function, function spans and suppression comments."""
+
+    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider, FullyQualifiedNameProvider)
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        ctx = self.ctx
+        header = {ctx.positions[node.name].start.line}
+        header.update(ctx.positions[d].start.line for d in node.decorators)
+        end = ctx.positions[node].end.line
+        ctx.def_spans.append((frozenset(header), min(header), end))
+        if ctx.owner_def(node) is node:
+            ctx.info_for(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        name = self.ctx.qualname(node.func)
+        if name and not name.startswith("builtins.") and ".<locals>." not in name:
+            owner = self.ctx.owner_of(node)
+            if owner is not None:
+                owner.calls.append(name)
+
+    def visit_Comment(self, node: cst.Comment) -> None:
+        text = node.value
+        if "noqa" not in text.lower() and "durable-lint" not in text:
+            return
+        m = _IGNORE.search(text) or _NOQA.search(text)
+        if not m:
+            return
+        codes = _parse_codes(m.group("codes"))
+        if m.re is _NOQA and codes and not any(c.startswith("DF") for c in codes):
+            return  # another tool's noqa
+        codes = tuple(c for c in codes if c.startswith("DF"))
+        pos = self.ctx.positions[node].start
+        own_line = isinstance(self.ctx.parents.get(node), cst.EmptyLine)
+        target = pos.line + 1 if own_line else pos.line
+        self.ctx.analysis.suppressions.append(Suppression(pos.line, pos.column, target, target, codes))
+
+
+def _finish_suppressions(ctx: FileContext) -> None:
+    """A suppression on a ``def`` line (or just above it) covers the whole function."""
+    out = []
+    for sup in ctx.analysis.suppressions:
+        first, last = sup.first, sup.last
+        for header, start, end in ctx.def_spans:
+            if sup.first in header:
+                first, last = min(first, start), max(last, end)
+                break
+        out.append(Suppression(sup.line, sup.col, first, last, sup.codes))
+    ctx.analysis.suppressions = out
+
+
+def analyze_source(
+    path: str,
+    source: bytes,
+    mod: ModuleNameAndPackage,
+    settings: Settings,
+    v1: Optional[V1Function] = None,
+    rules: Sequence[type[Rule]] = RULES,
+) -> FileAnalysis:
+    """Parse ``source`` once and run every rule over it. Never raises."""
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        analysis = FileAnalysis(path=path, module=mod.name)
+        msg = str(exc.message).strip().splitlines()[0] if exc.message else "invalid syntax"
+        analysis.parse_error = Report(
+            "DF001", max(exc.raw_line, 1), max(exc.raw_column, 0), f"cannot parse file: {msg}", None
+        )
+        return analysis
+    except Exception as exc:  # e.g. RecursionError, bad encoding declaration
+        analysis = FileAnalysis(path=path, module=mod.name)
+        analysis.parse_error = Report(
+            "DF001", 1, 0, f"cannot parse file: {type(exc).__name__}: {exc}".strip(), None
+        )
+        return analysis
+    try:
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True, cache={FullyQualifiedNameProvider: mod})
+        ctx = FileContext(path, module, wrapper, mod, settings, v1)
+        visitors: list[cst.BatchableCSTVisitor] = [_Summary(ctx)]
+        visitors.extend(rule(ctx) for rule in rules)
+        wrapper.visit_batched(visitors)
+        _finish_suppressions(ctx)
+        return ctx.analysis
+    except RecursionError:
+        analysis = FileAnalysis(path=path, module=mod.name)
+        analysis.parse_error = Report("DF001", 1, 0, "cannot analyse file: nesting too deep", None)
+        return analysis
+    except Exception:
+        analysis = FileAnalysis(path=path, module=mod.name)
+        analysis.internal_error = traceback.format_exc(limit=8)
+        return analysis
+
+
+def _analyze_job(job: tuple[str, str, str, Settings, Optional[V1Function], tuple[str, ...]]) -> FileAnalysis:
+    path, name, package, settings, v1, codes = job
+    with open(path, "rb") as fh:
+        source = fh.read()
+    rules = [RULES_BY_CODE[c] for c in codes]
+    return analyze_source(path, source, ModuleNameAndPackage(name, package), settings, v1, rules)
+
+
+# ---------------------------------------------------------------------------------------------
+# Project index and reachability
+# ---------------------------------------------------------------------------------------------
+
+
+class ProjectIndex:
+    """Functions, registered names and call graph of one project."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.functions: dict[str, FunctionInfo] = {}
+        self.aliases: dict[str, str] = {}
+        self.activity_names: set[str] = set(settings.external_activities)
+        self.orchestration_names: set[str] = set(settings.external_orchestrators)
+        self.defines_activities = False
+
+    def add(self, analysis: FileAnalysis) -> None:
+        self.functions.update(analysis.functions)
+        self.aliases.update(analysis.aliases)
+        self.activity_names.update(analysis.activities)
+        self.orchestration_names.update(analysis.orchestrations)
+        if analysis.activities:
+            self.defines_activities = True
+
+    def add_v1(self, fn: V1Function) -> None:
+        if fn.kind == "activityTrigger":
+            self.activity_names.add(fn.name)
+            self.defines_activities = True
+        elif fn.kind == "orchestrationTrigger":
+            self.orchestration_names.add(fn.name)
+
+    def resolve(self, name: str) -> Optional[FunctionInfo]:
+        """The project function ``name`` refers to, following re-exports."""
+        for _ in range(8):
+            info = self.functions.get(name)
+            if info is not None:
+                return info
+            if name not in self.aliases:
+                return None
+            name = self.aliases[name]
+        return None
+
+    @staticmethod
+    def suggest(name: str, candidates: Iterable[str]) -> Optional[str]:
+        """A close candidate for "did you mean", case-insensitive first."""
+        pool = sorted(candidates)
+        for c in pool:
+            if c.lower() == name.lower():
+                return c
+        close = difflib.get_close_matches(name, pool, n=1, cutoff=0.6)
+        return close[0] if close else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Projects on disk
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Project:
+    root: Path
+    config_root: Path
+    settings: Settings
+    targets: set[str] = field(default_factory=set)
+
+
+def _nearest_host_root(path: Path, stop: Optional[Path]) -> Optional[Path]:
+    for folder in path.parents:
+        if (folder / "host.json").is_file():
+            return folder
+        if stop is not None and folder == stop:
+            break
+    return None
+
+
+def _expand(paths: Sequence[str], settings: Settings, config_root: Path) -> list[tuple[Path, Path]]:
+    """(file, argument) pairs for every Python file named or under a named folder."""
+    out: list[tuple[Path, Path]] = []
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            raise UsageError(f"path does not exist: {raw}")
+        p = p.resolve()
+        if p.is_file():
+            if p.suffix in (".py", ".pyi") or p.name.endswith(".py"):
+                if not settings.is_excluded(relpath(str(p), str(config_root))):
+                    out.append((p, p))
+            continue
+        for folder, dirs, files in os.walk(p):
+            dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+            for name in sorted(files):
+                if name.endswith(".py"):
+                    f = Path(folder) / name
+                    if not settings.is_excluded(relpath(str(f), str(config_root))):
+                        out.append((f, p))
+    return out
+
+
+_SKIP_DIRS = frozenset(DEFAULT_EXCLUDE)
+
+
+def _scan(project: _Project) -> tuple[dict[str, Path], dict[Path, V1Function], list[Path]]:
+    """Module names, V1 function.json entries and every Python file of the project."""
+    modules: dict[str, Path] = {}
+    v1: dict[Path, V1Function] = {}
+    files: list[Path] = []
+    root = project.root
+    for folder, dirs, names in os.walk(root):
+        fpath = Path(folder)
+        keep = []
+        for d in sorted(dirs):
+            if d in _SKIP_DIRS or d.startswith("."):
+                continue
+            sub = fpath / d
+            if (sub / "host.json").is_file() and not (root / "host.json").is_file():
+                continue  # a separate function app: its own project
+            if project.settings.is_excluded(relpath(str(sub / "x"), str(project.config_root))):
+                continue
+            keep.append(d)
+        dirs[:] = keep
+        if "function.json" in names:
+            fn = _read_function_json(fpath / "function.json")
+            if fn is not None:
+                v1[(fpath / fn.script).resolve()] = fn
+        for name in sorted(names):
+            if not name.endswith(".py"):
+                continue
+            f = fpath / name
+            if project.settings.is_excluded(relpath(str(f), str(project.config_root))):
+                continue
+            files.append(f)
+            modules.setdefault(_module_of(root, f).name, f)
+    return modules, v1, files
+
+
+def _read_function_json(path: Path) -> Optional[V1Function]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        bindings = data.get("bindings", [])
+    except Exception:
+        return None
+    for b in bindings if isinstance(bindings, list) else []:
+        kind = b.get("type") if isinstance(b, dict) else None
+        if kind in ("orchestrationTrigger", "activityTrigger", "entityTrigger"):
+            return V1Function(
+                name=path.parent.name,
+                kind=kind,
+                script=str(data.get("scriptFile") or "__init__.py"),
+                entry_point=str(data.get("entryPoint") or "main"),
+            )
+    return None
+
+
+def _module_of(root: Path, path: Path) -> ModuleNameAndPackage:
+    base = root
+    rel = path.relative_to(root) if path.is_relative_to(root) else None  # type: ignore[attr-defined]
+    if rel is not None and rel.parts and rel.parts[0] == "src":
+        base = root / "src"
+    try:
+        return calculate_module_and_package(str(base), str(path))
+    except Exception:
+        return ModuleNameAndPackage(path.stem, "")
+
+
+def lint_files(
+    paths: Sequence[str],
+    settings: Settings,
+    project_root: Optional[str] = None,
+) -> LintResult:
+    """Lint files and folders on disk; see :func:`durable_testkit.lint_rules.lint_paths`."""
+    config_root = Path(settings.config_path).parent if settings.config_path else Path.cwd()
+    pairs = _expand(paths, settings, config_root)
+    projects: dict[Path, _Project] = {}
+    explicit = Path(project_root).resolve() if project_root else None
+    cfg = config_root.resolve() if settings.config_path else None
+    for f, arg in pairs:
+        if explicit is not None:
+            root = explicit
+        else:
+            root = _nearest_host_root(f, None) or (
+                cfg if cfg is not None and f.is_relative_to(cfg) else (arg if arg.is_dir() else f.parent)
+            )
+        project = projects.setdefault(root, _Project(root, config_root, settings))
+        project.targets.add(str(f))
+    results = [_lint_project(p) for p in projects.values()]
+    return _merge(results, settings)
+
+
+def _merge(results: list[LintResult], settings: Settings) -> LintResult:
+    return LintResult(
+        findings=tuple(sorted(f for r in results for f in r.findings)),
+        fixes=tuple(x for r in results for x in r.fixes),
+        internal_errors=tuple(e for r in results for e in r.internal_errors),
+        files_seen=sum(r.files_seen for r in results),
+        files_parsed=sum(r.files_parsed for r in results),
+        warnings=settings.warnings,
+    )
+
+
+def _active_codes(settings: Settings) -> tuple[str, ...]:
+    return tuple(r.CODE for r in RULES if settings.is_selected(r.CODE))
+
+
+def _lint_project(project: _Project) -> LintResult:
+    settings = project.settings
+    modules, v1, files = _scan(project)
+    for t in project.targets:  # explicitly named files outside the scanned tree
+        tp = Path(t)
+        if tp not in files:
+            files.append(tp)
+    codes = _active_codes(settings)
+    sources: dict[str, bytes] = {}
+    candidates: list[Path] = []
+    for f in files:
+        try:
+            data = f.read_bytes()
+        except OSError:
+            continue
+        if not settings.prefilter or f.resolve() in v1 or any(m in data for m in MARKERS):
+            candidates.append(f)
+            sources[str(f)] = data
+    jobs = [
+        (str(f), *_module_of(project.root, f), settings, v1.get(f.resolve()), codes)
+        for f in candidates
+    ]
+    analyses: dict[str, FileAnalysis] = {}
+    workers = settings.jobs if settings.jobs is not None else (os.cpu_count() or 1)
+    if len(jobs) >= PARALLEL_THRESHOLD and workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for analysis in pool.map(_analyze_job, jobs, chunksize=8):
+                analyses[analysis.path] = analysis
+    else:
+        for job in jobs:
+            analysis = analyze_source(
+                job[0], sources[job[0]], ModuleNameAndPackage(job[1], job[2]), settings, job[4],
+                [RULES_BY_CODE[c] for c in codes],
+            )
+            analyses[analysis.path] = analysis
+
+    def load_module(name: str) -> bool:
+        path = modules.get(name)
+        if path is None or str(path) in analyses:
+            return False
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return False
+        sources[str(path)] = data
+        mod = _module_of(project.root, path)
+        analysis = analyze_source(str(path), data, mod, settings, v1.get(path.resolve()),
+                                  [RULES_BY_CODE[c] for c in codes])
+        analyses[analysis.path] = analysis
+        index.add(analysis)
+        return True
+
+    index = ProjectIndex(settings)
+    for fn in v1.values():
+        index.add_v1(fn)
+    for analysis in analyses.values():
+        index.add(analysis)
+    reached = reach(index, load_module)
+    result = finish(
+        analyses, index, reached, settings, project.targets, sources,
+        display=lambda p: relpath(p, os.getcwd()),
+        relative=lambda p: relpath(p, str(project.config_root)),
+    )
+    return LintResult(
+        findings=result.findings,
+        fixes=result.fixes,
+        internal_errors=result.internal_errors,
+        files_seen=len(files),
+        files_parsed=len(analyses),
+    )
+
+
+def reach(index: ProjectIndex, load_module=None) -> dict[str, set[str]]:
+    """Map each function reached from an orchestrator to the orchestrators reaching it."""
+    reached: dict[str, set[str]] = {}
+    for info in list(index.functions.values()):
+        if info.is_orchestrator:
+            _walk(index, info, info.display_name, reached, load_module)
+    return reached
+
+
+def _walk(index: ProjectIndex, start: FunctionInfo, orch: str, reached: dict[str, set[str]],
+          load_module) -> None:
+    stack = [start]
+    while stack:
+        info = stack.pop()
+        names = reached.setdefault(info.fqn, set())
+        if orch in names:
+            continue
+        names.add(orch)
+        for callee in info.calls:
+            if index.settings.is_deterministic(callee):
+                continue
+            target = index.resolve(callee)
+            if target is None and load_module is not None:
+                parts = callee.split(".")
+                for i in range(len(parts) - 1, 0, -1):
+                    if load_module(".".join(parts[:i])):
+                        break
+                target = index.resolve(callee)
+                if target is None:  # the alias may point into another module
+                    alias = index.aliases.get(callee)
+                    if alias:
+                        parts = alias.split(".")
+                        for i in range(len(parts) - 1, 0, -1):
+                            if load_module(".".join(parts[:i])):
+                                break
+                        target = index.resolve(callee)
+            if target is not None and not target.is_activity:
+                stack.append(target)
+
+
+@dataclass
+class _Finished:
+    findings: tuple[Finding, ...]
+    fixes: tuple[FileFix, ...]
+    internal_errors: tuple[InternalError, ...]
+
+
+def finish(
+    analyses: dict[str, FileAnalysis],
+    index: ProjectIndex,
+    reached: dict[str, set[str]],
+    settings: Settings,
+    targets: set[str],
+    sources: dict[str, bytes],
+    display,
+    relative,
+) -> _Finished:
+    """Filter reports to findings, apply suppressions and selection, and build fixes."""
+    findings: list[Finding] = []
+    fixes: list[FileFix] = []
+    errors: list[InternalError] = []
+    for path in sorted(targets):
+        analysis = analyses.get(path)
+        if analysis is None:
+            continue
+        shown, rel = display(path), relative(path)
+        if analysis.internal_error:
+            errors.append(InternalError(shown, analysis.internal_error))
+            continue
+        if analysis.parse_error is not None:
+            r = analysis.parse_error
+            if settings.is_selected("DF001", rel):
+                findings.append(Finding(shown, r.line, r.col, r.code, r.message, "error"))
+            continue
+        kept: list[tuple[Report, str, tuple[str, ...]]] = []
+        for report in analysis.reports:
+            if report.owner is None or report.owner not in reached:
+                continue
+            rule = RULES_BY_CODE[report.code]
+            message = rule.project_check(report, index)
+            if message is None:
+                continue
+            kept.append((report, message, tuple(sorted(reached[report.owner]))))
+        used: set[tuple[int, str]] = set()
+        file_findings: list[tuple[Finding, Report]] = []
+        for report, message, orchs in kept:
+            sup = _suppressing(analysis.suppressions, report)
+            if sup is not None:
+                used.add((sup.line, report.code))
+                continue
+            if not settings.is_selected(report.code, rel):
+                continue
+            rule = RULES_BY_CODE[report.code]
+            file_findings.append(
+                (Finding(shown, report.line, report.col, report.code, message, rule.SEVERITY,
+                         orchs, report.fix), report)
+            )
+        if settings.is_selected("DF002", rel):
+            for sup in analysis.suppressions:
+                for code in sup.codes:
+                    if code in RULES_BY_CODE and settings.is_selected(code, rel) and (sup.line, code) not in used:
+                        file_findings.append((
+                            Finding(shown, sup.line, sup.col, "DF002",
+                                    f"unused suppression: no {code} finding here",
+                                    RULES_BY_CODE["DF002"].SEVERITY), Report("DF002", sup.line, sup.col, "", None)))
+        fix = _build_fix(path, shown, sources.get(path), [r for _, r in file_findings], settings)
+        if fix is not None:
+            fixes.append(fix)
+            if settings.fix:
+                fixed_ids = {id(r) for r in fix_reports(file_findings, settings)}
+                file_findings = [(f, r) for f, r in file_findings if id(r) not in fixed_ids]
+        findings.extend(f for f, _ in file_findings)
+    return _Finished(tuple(findings), tuple(fixes), tuple(errors))
+
+
+def _suppressing(sups: list[Suppression], report: Report) -> Optional[Suppression]:
+    for sup in sups:
+        if sup.first <= report.line <= sup.last and (not sup.codes or any(
+                report.code.startswith(c) for c in sup.codes)):
+            return sup
+    return None
+
+
+def fix_reports(file_findings, settings: Settings) -> list[Report]:
+    """Reports whose fix the settings allow."""
+    return [
+        r for _, r in file_findings
+        if r.edit is not None and (r.fix == "safe" or settings.unsafe_fixes)
+    ]
+
+
+def _build_fix(path: str, shown: str, source: Optional[bytes], reports: list[Report],
+               settings: Settings) -> Optional[FileFix]:
+    if source is None:
+        return None
+    edits = sorted(
+        (r.edit for r in reports if r.edit is not None and (r.fix == "safe" or settings.unsafe_fixes)),
+        key=lambda e: (e[0], -e[1]),
+    )
+    if not edits:
+        return None
+    chosen: list[tuple[int, int, str]] = []
+    end = -1
+    for e in edits:
+        if e[0] >= end:  # overlapping edits wait for the next run
+            chosen.append(e)
+            end = e[1]
+    out = source
+    for start, stop, text in reversed(chosen):
+        out = out[:start] + text.encode("utf-8") + out[stop:]
+    try:
+        cst.parse_module(out)  # never offer a fix that breaks the file
+        original, fixed = source.decode("utf-8"), out.decode("utf-8")
+    except Exception:
+        return None
+    return FileFix(shown, original, fixed, len(chosen))

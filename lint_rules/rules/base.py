@@ -1,0 +1,224 @@
+"""The rule base class: one rule is one class with its docs, examples and visitor methods."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Optional, Sequence
+
+import libcst as cst
+from libcst.metadata import (
+    ByteSpanPositionProvider,
+    FullyQualifiedNameProvider,
+    ParentNodeProvider,
+    PositionProvider,
+    ScopeProvider,
+)
+
+if TYPE_CHECKING:
+    from ..engine import FileContext, FunctionInfo, ProjectIndex
+
+#: Durable context methods that create a task which must be yielded.
+TASK_METHODS = frozenset(
+    {
+        "call_activity",
+        "call_activity_with_retry",
+        "call_sub_orchestrator",
+        "call_sub_orchestrator_with_retry",
+        "create_timer",
+        "wait_for_external_event",
+        "call_entity",
+        "call_http",
+        "task_all",
+        "task_any",
+    }
+)
+#: Durable context methods that are fire-and-forget (nothing to yield).
+FIRE_AND_FORGET_METHODS = frozenset({"signal_entity", "continue_as_new", "set_custom_status"})
+DURABLE_METHODS = TASK_METHODS | FIRE_AND_FORGET_METHODS
+
+
+@dataclass(frozen=True)
+class Valid:
+    """Code the rule must not flag."""
+
+    code: str
+    settings: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """Code the rule must flag; ``expected_fix`` is the code after ``--fix --unsafe-fixes``."""
+
+    code: str
+    expected_fix: Optional[str] = None
+    settings: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass
+class Report:
+    """A finding as a rule reports it, before reachability, suppression and selection."""
+
+    code: str
+    line: int
+    col: int
+    message: str
+    owner: Optional[str]
+    edit: Optional[tuple[int, int, str]] = None
+    fix: Optional[str] = None  # "safe" | "unsafe"
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class Rule(cst.BatchableCSTVisitor):
+    """Base class of every durable-lint rule.
+
+    Subclasses set ``CODE``, ``NAME``, ``MESSAGE``, ``SEVERITY``, ``FIX`` (None, "safe" or
+    "unsafe"), ``VALID`` and ``INVALID``, and implement ``visit_*`` methods that call
+    :meth:`report`. Reports outside code reached from an orchestrator are dropped by the engine.
+    """
+
+    CODE: ClassVar[str] = ""
+    NAME: ClassVar[str] = ""
+    MESSAGE: ClassVar[str] = ""
+    SEVERITY: ClassVar[str] = "error"
+    FIX: ClassVar[Optional[str]] = None
+    VALID: ClassVar[Sequence[Valid]] = ()
+    INVALID: ClassVar[Sequence[Invalid]] = ()
+
+    METADATA_DEPENDENCIES = (
+        FullyQualifiedNameProvider,
+        PositionProvider,
+        ByteSpanPositionProvider,
+        ParentNodeProvider,
+        ScopeProvider,
+    )
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    # -- helpers for rule authors -------------------------------------------------------------
+
+    def qualname(self, node: cst.CSTNode) -> Optional[str]:
+        """The single fully qualified name of ``node``, or None if unknown or ambiguous."""
+        names = self.get_metadata(FullyQualifiedNameProvider, node, set())
+        if len(names) != 1:
+            return None
+        return next(iter(names)).name
+
+    def function(self, node: cst.CSTNode) -> Optional[FunctionInfo]:
+        """The indexed function (top-level function or method) that contains ``node``."""
+        return self.ctx.owner_of(node)
+
+    def context_names(self, node: cst.CSTNode) -> frozenset[str]:
+        """Names that hold the orchestration context in the function containing ``node``."""
+        info = self.function(node)
+        return info.context_names if info else frozenset()
+
+    def context_expr(self, node: cst.CSTNode) -> Optional[str]:
+        """The context parameter to use in a fix, if the function has an unambiguous one."""
+        info = self.function(node)
+        return info.context_name if info else None
+
+    def durable_method(self, call: cst.CSTNode) -> Optional[str]:
+        """``call_activity`` for ``context.call_activity(...)`` where ``context`` is the context."""
+        if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Attribute):
+            return None
+        recv, attr = call.func.value, call.func.attr.value
+        if attr in DURABLE_METHODS and isinstance(recv, cst.Name):
+            if recv.value in self.context_names(call):
+                return attr
+        return None
+
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: Optional[str] = None,
+        *,
+        replacement: Optional[cst.CSTNode] = None,
+        replacement_target: Optional[cst.CSTNode] = None,
+        unsafe: bool = False,
+        data: Optional[dict[str, Any]] = None,
+    ) -> None:
+        """Report ``node``; ``replacement`` replaces ``replacement_target`` (default ``node``)."""
+        self.ctx.add_report(
+            self,
+            node,
+            message or self.MESSAGE,
+            replacement=replacement,
+            replacement_target=replacement_target,
+            unsafe=unsafe,
+            data=data or {},
+        )
+
+    # -- project-wide hook ----------------------------------------------------------------------
+
+    @classmethod
+    def project_check(cls, report: Report, index: ProjectIndex) -> Optional[str]:
+        """Final message for a report once the whole project is indexed; None drops it."""
+        return report.message
+
+
+def contains_yield(node: cst.CSTNode) -> bool:
+    """Whether ``node`` contains a yield outside nested functions and classes."""
+    finder = _YieldFinder()
+    node.visit(finder)
+    return finder.found
+
+
+class _YieldFinder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_Yield(self, node: cst.Yield) -> bool:
+        self.found = True
+        return False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+
+def code_of(node: cst.CSTNode) -> str:
+    """Source of a node on its own, for messages."""
+    return cst.Module(body=[]).code_for_node(node)
+
+
+def orchestrator_example(body: str, imports: str = "") -> str:
+    """A minimal V2 app around ``body`` (indented four spaces), for rule examples."""
+    lines = "".join(f"    {line}\n" if line else "\n" for line in body.strip("\n").split("\n"))
+    return (
+        f"{imports}import azure.durable_functions as df\n\napp = df.DFApp()\n\n\n"
+        '@app.orchestration_trigger(context_name="context")\n'
+        f"def orchestrator(context):\n{lines}"
+    )
+
+
+class BannedCallRule(Rule):
+    """A rule that flags calls by qualified name: ``NAMES`` exactly, ``PREFIXES`` by module."""
+
+    NAMES: ClassVar[dict[str, str]] = {}
+    PREFIXES: ClassVar[tuple[str, ...]] = ()
+    ADVICE: ClassVar[str] = ""
+
+    def advice_for(self, node: cst.Call, name: str) -> Optional[str]:
+        """Advice for a banned call, or None when the call is fine."""
+        if name in self.NAMES:
+            return self.NAMES[name] or self.ADVICE
+        if any(name.startswith(p) for p in self.PREFIXES):
+            return self.ADVICE
+        return None
+
+    def visit_Call(self, node: cst.Call) -> None:
+        name = self.qualname(node.func)
+        if name is None or self.ctx.settings.is_deterministic(name):
+            return
+        advice = self.advice_for(node, name)
+        if advice is not None:
+            self.on_banned(node, name, advice)
+
+    def on_banned(self, node: cst.Call, name: str, advice: str) -> None:
+        self.report(node, self.MESSAGE.format(call=name, advice=advice))

@@ -1,0 +1,93 @@
+"""DF112: logging that repeats on every replay."""
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from .base import Invalid, Rule, Valid, orchestrator_example
+
+_LEVELS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+
+
+class ReplayLogging(Rule):
+    """``print()`` and logging not guarded by ``if not context.is_replaying:``.
+
+    Orchestrator code runs again on each replay, so every line is logged once per replay:
+    noisy, and misleading when debugging. The safe fix wraps the statement in the guard.
+    """
+
+    CODE = "DF112"
+    NAME = "replay-logging"
+    MESSAGE = "`{call}` repeats on every replay: guard it with `if not {ctx}.is_replaying:`"
+    SEVERITY = "info"
+    FIX = "safe"
+    VALID = [
+        Valid(orchestrator_example(
+            'if not context.is_replaying:\n    logging.info("started")\nreturn 1', "import logging\n")),
+    ]
+    INVALID = [
+        Invalid(
+            orchestrator_example('logger.info("started")\nreturn 1',
+                                 'import logging\nlogger = logging.getLogger(__name__)\n'),
+            expected_fix=orchestrator_example(
+                'if not context.is_replaying:\n    logger.info("started")\nreturn 1',
+                'import logging\nlogger = logging.getLogger(__name__)\n'),
+        ),
+        Invalid(orchestrator_example('print("hi")\nreturn 1')),
+    ]
+
+    def __init__(self, ctx: object) -> None:
+        super().__init__(ctx)  # type: ignore[arg-type]
+        self._loggers: set[str] = set()
+        module = self.ctx.module
+        for stmt in module.body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if (isinstance(small, cst.Assign) and isinstance(small.value, cst.Call)
+                            and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)
+                            and self.ctx.qualname(small.value.func) == "logging.getLogger"):
+                        self._loggers.add(small.targets[0].target.value)
+
+    def _call_name(self, node: cst.Call) -> Optional[str]:
+        name = self.qualname(node.func)
+        if name == "builtins.print":
+            return "print()"
+        if name and name.startswith("logging.") and name.rpartition(".")[2] in _LEVELS:
+            return f"{name}()"
+        func = node.func
+        if (isinstance(func, cst.Attribute) and func.attr.value in _LEVELS
+                and isinstance(func.value, cst.Name) and func.value.value in self._loggers
+                and self.qualname(func.value) == f"{self.ctx.mod.name}.{func.value.value}"):
+            return f"{func.value.value}.{func.attr.value}()"
+        return None
+
+    def _guarded(self, node: cst.CSTNode, names: frozenset[str]) -> bool:
+        child, cur = node, self.ctx.parents.get(node)
+        while cur is not None and not isinstance(cur, cst.FunctionDef):
+            if isinstance(cur, cst.If) and child is cur.body:
+                test = cur.test
+                if (isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
+                        and isinstance(test.expression, cst.Attribute)
+                        and test.expression.attr.value == "is_replaying"):
+                    return True
+            child, cur = cur, self.ctx.parents.get(cur)
+        return False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        call = self._call_name(node)
+        if call is None or self._guarded(node, self.context_names(node)):
+            return
+        ctx = self.context_expr(node)
+        replacement = target = None
+        expr = self.ctx.parents.get(node)
+        line = self.ctx.parents.get(expr) if isinstance(expr, cst.Expr) else None
+        if (ctx and isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1
+                and line.trailing_whitespace.comment is None):
+            target = line
+            replacement = cst.If(
+                test=cst.parse_expression(f"not {ctx}.is_replaying"),
+                body=cst.IndentedBlock(body=[line.with_changes(leading_lines=[])]),
+            )
+        self.report(node, self.MESSAGE.format(call=call, ctx=ctx or "context"),
+                    replacement=replacement, replacement_target=target)
