@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
+import traceback
 from typing import Optional, Sequence
 
 from .api import lint_paths, write_fixes
@@ -77,6 +78,10 @@ def _check(args: argparse.Namespace) -> int:
         )
     except (ConfigError, UsageError) as exc:
         print(f"durable-lint: {exc}", file=sys.stderr)
+        return 2
+    except Exception:  # a bug in durable-lint: say so, and fail the build distinctly
+        print("durable-lint: internal error, please report:\n" + traceback.format_exc(),
+              file=sys.stderr)
         return 2
     for warning in result.warnings:
         print(f"durable-lint: warning: {warning}", file=sys.stderr)

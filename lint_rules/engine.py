@@ -438,8 +438,15 @@ def analyze_source(
         )
         return analysis
     try:
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True, cache={FullyQualifiedNameProvider: mod})
-        ctx = FileContext(path, module, wrapper, mod, settings, v1)
+        try:
+            wrapper = MetadataWrapper(module, unsafe_skip_copy=True, cache={FullyQualifiedNameProvider: mod})
+            ctx = FileContext(path, module, wrapper, mod, settings, v1)
+        except ImportError:
+            # A relative import above the project root: V1 apps run as the package ``__app__``
+            # (``from ..shared import x``). Names are compared without that prefix.
+            mod = ModuleNameAndPackage(_prefixed(mod.name), _prefixed(mod.package))
+            wrapper = MetadataWrapper(module, unsafe_skip_copy=True, cache={FullyQualifiedNameProvider: mod})
+            ctx = FileContext(path, module, wrapper, mod, settings, v1)
         visitors: list[cst.BatchableCSTVisitor] = [_Summary(ctx)]
         visitors.extend(rule(ctx) for rule in rules)
         wrapper.visit_batched(visitors)
@@ -453,6 +460,21 @@ def analyze_source(
         analysis = FileAnalysis(path=path, module=mod.name)
         analysis.internal_error = traceback.format_exc(limit=8)
         return analysis
+
+
+_APP = "__app__"
+_UP = ".".join([_APP] * 8)
+
+
+def _prefixed(name: str) -> str:
+    return f"{_UP}.{name}" if name else _UP
+
+
+def norm(name: str) -> str:
+    """A qualified name without the ``__app__`` prefix used for V1 relative imports."""
+    while name.startswith(_APP + "."):
+        name = name[len(_APP) + 1:]
+    return name
 
 
 def _analyze_job(job: tuple[str, str, str, Settings, Optional[V1Function], tuple[str, ...]]) -> FileAnalysis:
@@ -480,8 +502,8 @@ class ProjectIndex:
         self.defines_activities = False
 
     def add(self, analysis: FileAnalysis) -> None:
-        self.functions.update(analysis.functions)
-        self.aliases.update(analysis.aliases)
+        self.functions.update((norm(k), v) for k, v in analysis.functions.items())
+        self.aliases.update((norm(k), norm(v)) for k, v in analysis.aliases.items())
         self.activity_names.update(analysis.activities)
         self.orchestration_names.update(analysis.orchestrations)
         if analysis.activities:
@@ -496,6 +518,7 @@ class ProjectIndex:
 
     def resolve(self, name: str) -> Optional[FunctionInfo]:
         """The project function ``name`` refers to, following re-exports."""
+        name = norm(name)
         for _ in range(8):
             info = self.functions.get(name)
             if info is not None:
@@ -684,10 +707,10 @@ def _lint_project(project: _Project) -> LintResult:
         if not settings.prefilter or f.resolve() in v1 or any(m in data for m in MARKERS):
             candidates.append(f)
             sources[str(f)] = data
-    jobs = [
-        (str(f), *_module_of(project.root, f), settings, v1.get(f.resolve()), codes)
-        for f in candidates
-    ]
+    jobs = []
+    for f in candidates:
+        mod = _module_of(project.root, f)
+        jobs.append((str(f), mod.name, mod.package, settings, v1.get(f.resolve()), codes))
     analyses: dict[str, FileAnalysis] = {}
     workers = settings.jobs if settings.jobs is not None else (os.cpu_count() or 1)
     if len(jobs) >= PARALLEL_THRESHOLD and workers > 1:
@@ -703,7 +726,7 @@ def _lint_project(project: _Project) -> LintResult:
             analyses[analysis.path] = analysis
 
     def load_module(name: str) -> bool:
-        path = modules.get(name)
+        path = modules.get(norm(name))
         if path is None or str(path) in analyses:
             return False
         try:
