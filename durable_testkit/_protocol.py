@@ -8,6 +8,7 @@ See docs/protocol.md for each fact and its source.
 from __future__ import annotations
 
 import json
+import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -133,6 +134,7 @@ class EpisodeResponse:
     custom_status: Any
     raw: str
     crashed: Optional[BaseException] = None  # an SDK-internal error without the out-of-proc label
+    stack: str = ""  # the user exception's traceback, for the failure details
 
 
 class ProtocolError(Exception):
@@ -146,14 +148,17 @@ def invoke_orchestrator(handle: Callable[[Any], Any], context_json: str) -> Epis
     except Exception as exc:  # the SDK reports orchestrator failures this way
         text = str(exc)
         cut = text.find(_OUT_OF_PROC_LABEL)
+        cause = exc.__cause__ or exc
+        stack = "".join(traceback.format_exception(type(cause), cause, cause.__traceback__))
         if cut < 0:
             return EpisodeResponse(False, [], None, f"{type(exc).__name__}: {exc}", None,
-                                   "", crashed=exc)
+                                   "", crashed=exc, stack=stack)
         raw = text[cut + len(_OUT_OF_PROC_LABEL):]
         state = json.loads(raw)
         resp = _read_state(state, raw)
         if not resp.error:
             resp.error = text[:cut] or type(exc).__name__
+        resp.stack = stack
         return resp
     if not isinstance(raw, str):
         raise ProtocolError(

@@ -151,6 +151,7 @@ class _Instance:
         self.custom_status: Any = None
         self.error: Optional[str] = None
         self.failure_details: Optional[NonDeterminism] = None
+        self.failure_text: Optional[str] = None
         self.inbox: List[Tuple[Dict[str, Any], Optional[str]]] = []  # (event, execution id)
         self.queued = False
         self.suspended = False
@@ -648,7 +649,7 @@ class InMemoryRuntime:
         closing: List[Dict[str, Any]] = []
         if resp.crashed is not None:
             self._fail(inst, f"Orchestrator function '{inst.orch.name}' failed: {resp.error}",
-                       closing)
+                       closing, resp.stack)
             self._close_episode(inst, base, closing)
             return
 
@@ -678,7 +679,7 @@ class InMemoryRuntime:
         inst.last_actions = resp.actions
         if resp.error:
             self._fail(inst, f"Orchestrator function '{inst.orch.name}' failed: {resp.error}",
-                       closing)
+                       closing, resp.stack)
         elif resp.is_done:
             if inst.shim.continue_as_new is not None:
                 self._continue_as_new(inst, inst.shim.continue_as_new, closing, base)
@@ -838,7 +839,10 @@ class InMemoryRuntime:
         inst.history.extend(events)
         self._close_episode(inst, base, [])
 
-    def _fail(self, inst: _Instance, error: str, closing: List[Dict[str, Any]]) -> None:
+    def _fail(self, inst: _Instance, error: str, closing: List[Dict[str, Any]],
+              stack: str = "") -> None:
+        # ext: OutOfProcOrchestrationShim puts "Message: <error>, StackTrace: <stack>" in details.
+        inst.failure_text = f"Message: {error}, StackTrace: {stack}"
         closing.append({"EventType": p.EXECUTION_COMPLETED, "EventId": -1, "IsPlayed": False,
                         "Timestamp": p.format_timestamp(self.clock.now),
                         "OrchestrationStatus": _DTFX_STATUS["Failed"], "Result": error,
@@ -867,7 +871,7 @@ class InMemoryRuntime:
             reason = error if error is not None else str(output)
             event = {"EventType": p.SUB_ORCHESTRATION_FAILED, "EventId": -1, "IsPlayed": False,
                      "Timestamp": stamp, "TaskScheduledId": seq, "Reason": reason,
-                     "Details": None}
+                     "Details": getattr(inst, "failure_text", None)}
         self._post(parent, event, parent_exec)
 
     # -- activities -------------------------------------------------------------------
@@ -1086,7 +1090,16 @@ def _loads(text: Optional[str]) -> Any:
 
 
 def _details(exc: BaseException) -> str:
-    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).strip()
+    """TaskFailed details as the extension writes them: a serialized .NET exception, one line.
+
+    Users parse its "Message" (see Azure/azure-functions-durable-extension#2990), so
+    the shape matters more than the .NET fields around it.
+    """
+    stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).strip()
+    return json.dumps({"$type": "System.Exception, System.Private.CoreLib",
+                       "ClassName": "System.Exception",
+                       "Message": f"Exception: {type(exc).__name__}: {exc}",
+                       "StackTrace": stack})
 
 
 def _played(events: Iterable[Dict[str, Any]]) -> Iterator[Dict[str, Any]]:
