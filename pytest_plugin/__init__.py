@@ -1,1 +1,26 @@
-"""pytest plugin for durable-testkit (installed as ``durable_testkit.pytest_plugin``)."""
+"""pytest plugin for durable-testkit (installed as ``durable_testkit.pytest_plugin``).
+
+Loaded through the ``pytest11`` entry point. One module per concept:
+
+- ``options``: the ``durable_app`` marker, the ``durable_app`` and
+  ``durable_start_time`` ini options and ``--durable-app``;
+- ``fixtures``: ``durable_runtime``, ``durable_client``, ``orchestration_scenario``;
+- ``reports``: the "durable-testkit orchestrations" section of failure reports.
+
+pytest reads hooks and fixtures from this module, so they are re-exported here.
+"""
+from __future__ import annotations
+
+from .fixtures import durable_client, durable_runtime, orchestration_scenario
+from .options import DurableSettings, pytest_addoption, pytest_configure
+from .reports import pytest_runtest_makereport
+
+__all__ = [
+    "DurableSettings",
+    "durable_client",
+    "durable_runtime",
+    "orchestration_scenario",
+    "pytest_addoption",
+    "pytest_configure",
+    "pytest_runtest_makereport",
+]

@@ -1,0 +1,124 @@
+"""The fixtures: each builds a library object from the test's settings and tears it down.
+
+All the work is in ``durable_testkit``; these only configure, record the object
+for failure reports (``item.stash``) and check expectations at teardown.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator, List, Optional
+
+import pytest
+
+from durable_testkit.app import AppFunctions, discover_app
+from durable_testkit.errors import AppDiscoveryError
+from durable_testkit.runtime import InMemoryRuntime
+
+from ._stash import involved, phase_failed
+from .options import MARKER, DurableSettings, parse_start_time, resolve_settings
+
+__all__ = ["durable_client", "durable_runtime", "orchestration_scenario",
+           "unused_mocks_message"]
+
+
+def unused_mocks_message(names: List[str], nodeid: str) -> str:
+    """The teardown failure for mocks no orchestration called."""
+    listed = ", ".join(repr(n) for n in names)
+    return (
+        f"{nodeid}: {len(names)} mocked activit{'y was' if len(names) == 1 else 'ies were'} "
+        f"never called: {listed}.\n"
+        "A mock nothing calls usually means the orchestration took another path than the "
+        "test expects, or the name is misspelt (activity names are matched without regard "
+        "to case).\n"
+        "If the mock is deliberately optional, opt out for this test, class or module with "
+        f"@pytest.mark.{MARKER}(assert_all_mocks_used=False).")
+
+
+def _load_error(settings: DurableSettings, exc: Exception) -> str:
+    return (f"durable-testkit could not load the function app {settings.app!r} "
+            f"(set by {settings.app_source}):\n{exc}")
+
+
+def _build_runtime(settings: DurableSettings) -> InMemoryRuntime:
+    if settings.app is None:
+        return InMemoryRuntime(start_time=settings.start_time)
+    try:
+        return InMemoryRuntime.from_app(settings.app, start_time=settings.start_time)
+    except AppDiscoveryError as exc:
+        pytest.fail(_load_error(settings, exc), pytrace=False)
+
+
+@pytest.fixture
+def durable_runtime(request: pytest.FixtureRequest) -> Iterator[InMemoryRuntime]:
+    """A fresh ``InMemoryRuntime`` loaded with the test's function app.
+
+    The app comes from the closest ``@pytest.mark.durable_app``, ``--durable-app`` or
+    the ``durable_app`` ini option (none: an empty runtime); virtual time starts at
+    the marker's ``start_time`` or the ``durable_start_time`` ini option. At teardown
+    the test fails if a ``mock_activity`` mock was never called (opt out with
+    ``@pytest.mark.durable_app(assert_all_mocks_used=False)``).
+    """
+    item = request.node
+    settings = resolve_settings(item)
+    rt = _build_runtime(settings)
+    involved(item).runtimes.append(rt)
+    try:
+        yield rt
+        # A failed test has already said what went wrong; unused mocks would only add noise.
+        if settings.assert_all_mocks_used and not phase_failed(item, "call"):
+            unused = rt.unused_mocks
+            if unused:
+                pytest.fail(unused_mocks_message(unused, item.nodeid), pytrace=False)
+    finally:
+        rt.close()
+
+
+@pytest.fixture
+def durable_client(durable_runtime: InMemoryRuntime) -> Any:
+    """The async client bound to ``durable_runtime`` (``rt.client``): pass it to starters."""
+    return durable_runtime.client
+
+
+@pytest.fixture
+def orchestration_scenario(request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
+    """A factory of ``OrchestrationScenario`` drivers.
+
+    ``orchestration_scenario(orchestrator, input=None, *, instance_id=None,
+    start_time=None)``: ``orchestrator`` is a generator function, or the name of an
+    orchestrator of the test's function app. ``start_time`` defaults to the test's.
+    """
+    item = request.node
+    settings = resolve_settings(item)
+    record = involved(item)
+    apps: List[AppFunctions] = []  # loaded on first use by name, once per test
+
+    def resolve(name: str) -> Any:
+        if settings.app is None:
+            pytest.fail(
+                f"orchestration_scenario({name!r}): an orchestrator given by name is looked "
+                f"up in the test's function app, and none is set. Set the {MARKER} ini "
+                f"option, pass --durable-app, use @pytest.mark.{MARKER}('pkg.module:app'), "
+                "or pass the orchestrator function itself.", pytrace=False)
+        if not apps:
+            try:
+                apps.append(discover_app(settings.app))
+            except AppDiscoveryError as exc:
+                pytest.fail(_load_error(settings, exc), pytrace=False)
+        return apps[0].get(name, "orchestrator").user_function
+
+    def make(orchestrator: Any, input: Any = None, *, instance_id: Optional[str] = None,
+             start_time: Any = None) -> Any:
+        from durable_testkit.scenario import OrchestrationScenario  # imported when used
+
+        if isinstance(orchestrator, str):
+            orchestrator = resolve(orchestrator)
+        start = settings.start_time if start_time is None else parse_start_time(start_time)
+        scenario = OrchestrationScenario(orchestrator, input=input, instance_id=instance_id,
+                                         start_time=start)
+        record.scenarios.append(scenario)
+        return scenario
+
+    yield make
+    for scenario in record.scenarios:
+        close = getattr(scenario, "close", None)
+        if callable(close):
+            close()
