@@ -15,16 +15,11 @@ from .errors import SerializationError
 
 try:  # the SDK's own serializer (1.6+), so payloads encode exactly as in Azure
     from azure.durable_functions.models.utils.df_serialization import df_dumps as _df_dumps
-    from azure.durable_functions.models.utils.df_serialization import df_loads as _df_loads
 except ImportError:  # pragma: no cover - SDK 1.3-1.5
-    from azure.functions._durable_functions import _deserialize_custom_object as _dco
     from azure.functions._durable_functions import _serialize_custom_object as _sco
 
     def _df_dumps(value: Any) -> str:
         return json.dumps(value, default=_sco)
-
-    def _df_loads(text: str) -> Any:
-        return json.loads(text, object_hook=_dco)
 
 # dtfx: OrchestrationStatus numbers carried by ExecutionCompleted.
 COMPLETED = 1
@@ -41,11 +36,15 @@ def dumps(value: Any, what: str) -> str:
 
 
 def loads(text: Optional[str]) -> Any:
-    """Decode payload text for display and assertions; non-JSON text stays text."""
+    """Decode payload text for display and assertions; non-JSON text stays text.
+
+    Plain ``json.loads``: custom-class envelopes stay dicts, so reading a
+    pending task never imports or runs user code.
+    """
     if text is None:
         return None
     try:
-        return _df_loads(text)
+        return json.loads(text)
     except ValueError:
         return text
 
