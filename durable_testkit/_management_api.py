@@ -1,0 +1,553 @@
+"""The Durable extension's HTTP management API, played against an InMemoryRuntime.
+
+One function, :func:`handle`, answers both URL families the extension serves:
+
+- the RPC endpoints the Python client calls, relative to the binding's
+  ``rpcBaseUrl`` (``/durabletask/...``), and
+- the public webhooks that check-status responses point to
+  (``/runtime/webhooks/durabletask/...``).
+
+Both families take the same routes here, as they do in the extension's
+``HttpApiHandler``. Status codes and bodies follow what the SDK client expects
+(``models/DurableOrchestrationClient.py``) and what the extension returns (read
+from its source, not executed). The payload decoding is deliberately faithful:
+the body is JSON-decoded exactly once, so ``raise_event`` data arrives one level
+too encoded, as in Azure (Azure/azure-functions-durable-python#295).
+
+Transport-free: ``client.InMemoryClient`` calls this directly and ``_server``
+serves it over loopback HTTP.
+"""
+from __future__ import annotations
+
+import json
+import traceback
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from urllib.parse import parse_qsl, quote, unquote
+
+from azure.durable_functions import OrchestrationRuntimeStatus as Status
+
+from . import _protocol as p
+from .errors import DurableTestkitError, InvalidOperationError, UnknownFunctionError
+from .status import TERMINAL_STATUSES
+
+__all__ = ["Response", "handle", "binding_json", "management_payload", "drive_until",
+           "PLACEHOLDER_ORIGIN", "PLACEHOLDER_RPC_ORIGIN", "WEBHOOK_PATH", "RPC_PATH",
+           "TASK_HUB", "CONNECTION"]
+
+Response = Tuple[int, Dict[str, str], str]
+
+#: Where the func host listens locally; the in-memory client's URLs use it.
+PLACEHOLDER_ORIGIN = "http://localhost:7071"
+#: The extension's default local RPC origin (never contacted by the in-memory client).
+PLACEHOLDER_RPC_ORIGIN = "http://127.0.0.1:17071"
+WEBHOOK_PATH = "/runtime/webhooks/durabletask"
+RPC_PATH = "/durabletask"
+#: What a local func host calls the task hub and the storage connection.
+TASK_HUB = "TestHubName"
+CONNECTION = "Storage"
+#: The extension's placeholder for the instance id in ``managementUrls``.
+INSTANCE_ID_PLACEHOLDER = "INSTANCEID"
+
+REWIND_NOT_SUPPORTED = (
+    "Rewind is not supported by durable-testkit's in-memory host: DTFx rewinds by rewriting "
+    "the failed instance's history, which this host does not reproduce. Start a new instance "
+    "with the same input instead (client.start_new), or test rewind against the real host.")
+
+_JSON = {"Content-Type": "application/json; charset=utf-8"}
+
+
+# ---------------------------------------------------------------- URLs and the binding
+def management_payload(origin: str, instance_id: str, *, task_hub: str = TASK_HUB,
+                       connection: str = CONNECTION) -> Dict[str, str]:
+    """``HttpManagementPayload`` as the extension builds it (``GetClientResponseLinks``)."""
+    prefix = f"{origin}{WEBHOOK_PATH}/instances/{quote(instance_id, safe='')}"
+    suffix = f"taskHub={quote(task_hub)}&connection={quote(connection)}"
+    return {
+        "id": instance_id,
+        "statusQueryGetUri": f"{prefix}?{suffix}",
+        "sendEventPostUri": f"{prefix}/raiseEvent/{{eventName}}?{suffix}",
+        "terminatePostUri": f"{prefix}/terminate?reason={{text}}&{suffix}",
+        "rewindPostUri": f"{prefix}/rewind?reason={{text}}&{suffix}",
+        "purgeHistoryDeleteUri": f"{prefix}?{suffix}",
+        "restartPostUri": f"{prefix}/restart?{suffix}",
+        "suspendPostUri": f"{prefix}/suspend?reason={{text}}&{suffix}",
+        "resumePostUri": f"{prefix}/resume?reason={{text}}&{suffix}",
+    }
+
+
+def binding_json(origin: str, rpc_origin: str, *, task_hub: str = TASK_HUB) -> str:
+    """The ``durableClient`` binding string the extension hands an out-of-process worker."""
+    base = f"{origin}{WEBHOOK_PATH}"
+    creation = f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]"
+    management = management_payload(origin, INSTANCE_ID_PLACEHOLDER, task_hub=task_hub)
+    return json.dumps({
+        "taskHubName": task_hub,
+        "creationUrls": {
+            "createNewInstancePostUri": f"{creation}?",
+            "createAndWaitOnNewInstancePostUri":
+                f"{creation}?timeout={{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}&",
+        },
+        "managementUrls": management,
+        "baseUrl": base,
+        "requiredQueryStringParameters": "",
+        "rpcBaseUrl": f"{rpc_origin}{RPC_PATH}/",
+        "httpBaseUrl": "",
+        "grpcBaseUrl": None,
+    })
+
+
+# ---------------------------------------------------------------- the handler
+def handle(rt: Any, method: str, path: str, query: Union[str, Mapping[str, str], None] = None,
+           body_text: Optional[str] = None, *, headers: Optional[Mapping[str, str]] = None,
+           origin: str = PLACEHOLDER_ORIGIN, raise_errors: bool = False) -> Response:
+    """Answer one management API request against ``rt``.
+
+    Args:
+        rt: the InMemoryRuntime.
+        method: HTTP method.
+        path: URL path, starting with ``/durabletask/`` (RPC) or
+            ``/runtime/webhooks/durabletask/`` (public webhooks).
+        query: the raw query string or a mapping (keys are case-insensitive).
+        body_text: the request body, or None when there is none.
+        headers: request headers (``Content-Type`` matters for raiseEvent).
+        origin: scheme://host[:port] for the URLs in check-status payloads.
+        raise_errors: re-raise durable-testkit errors from the runtime instead
+            of answering 500 (the in-memory client wants them in the test).
+
+    Returns:
+        ``(status, headers, body_text)``; body_text is "" for an empty body.
+    """
+    route = _split(path)
+    q = _query(query)
+    hdrs = {k.lower(): v for k, v in (headers or {}).items()}
+    try:
+        with rt._lock:
+            return _route(rt, method.upper(), route, q, body_text, hdrs, origin)
+    except DurableTestkitError as exc:
+        if raise_errors:
+            raise
+        return _error(500, f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # a handler bug or a user-code failure: answer as the host does
+        if raise_errors:
+            raise
+        return _error(500, f"{type(exc).__name__}: {exc}",
+                      "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+
+
+def _split(path: str) -> Optional[List[str]]:
+    path = path.split("?", 1)[0]
+    for prefix in (WEBHOOK_PATH + "/", RPC_PATH + "/"):
+        if path.lower().startswith(prefix):
+            rest = path[len(prefix):]
+            return [unquote(s) for s in rest.split("/")]
+    return None
+
+
+def _query(query: Union[str, Mapping[str, str], None]) -> Dict[str, str]:
+    if query is None:
+        return {}
+    if isinstance(query, str):
+        # The SDK does not URL-encode its query values (dates, statuses); parse_qsl copes.
+        return {k.lower(): v for k, v in parse_qsl(query.lstrip("?"), keep_blank_values=True)}
+    return {k.lower(): v for k, v in query.items()}
+
+
+def _route(rt: Any, method: str, route: Optional[List[str]], q: Dict[str, str],
+           body: Optional[str], headers: Dict[str, str], origin: str) -> Response:
+    if not route or not route[0]:
+        return _not_found(method, route)
+    head = route[0].lower()
+    n = len(route)
+    if head == "orchestrators" and n in (2, 3) and route[1] and method == "POST":
+        return _start(rt, route[1], route[2] if n == 3 and route[2] else None, q, body, origin)
+    if head == "instances":
+        instance_id = route[1] if n > 1 else ""
+        if n <= 2 and not instance_id:
+            if method == "GET":
+                return _list(rt, q)
+            if method == "DELETE":
+                return _purge_by(rt, q)
+        elif n == 2 and method == "GET":
+            return _status(rt, instance_id, q, origin)
+        elif n == 2 and method == "DELETE":
+            return _purge(rt, instance_id)
+        elif n == 4 and route[2].lower() == "raiseevent" and method == "POST":
+            return _raise_event(rt, instance_id, route[3], body, headers)
+        elif n == 3 and method == "POST":
+            op = route[2].lower()
+            if op in ("terminate", "suspend", "resume"):
+                return _lifecycle(rt, op, instance_id, q.get("reason", ""))
+            if op == "rewind":
+                return _rewind(rt, instance_id)
+    if head == "entities" and n == 3 and route[1]:
+        if method == "POST":
+            return _signal(rt, route[1], route[2], q.get("op", ""), body, headers)
+        if method == "GET":
+            return _entity_state(rt, route[1], route[2])
+    return _not_found(method, route)
+
+
+# ---------------------------------------------------------------- orchestrations
+def _start(rt: Any, name: str, instance_id: Optional[str], q: Dict[str, str],
+           body: Optional[str], origin: str) -> Response:
+    try:
+        value = _decode_input(body)
+    except ValueError as exc:
+        return _error(400, "Invalid JSON content", str(exc))
+    try:
+        instance_id = rt.start(name, value, instance_id)
+    except UnknownFunctionError as exc:
+        known = ", ".join(exc.known)
+        return _error(400, f"The function '{name}' doesn't exist, is disabled, or is not an "
+                           f"orchestrator function. Additional info: The following are the "
+                           f"known orchestrator functions: {known}.")
+    except InvalidOperationError as exc:
+        return _error(400, str(exc))
+    timeout = _seconds(q.get("timeout"))
+    interval = _seconds(q.get("pollinginterval"))
+    if timeout is not None and interval is not None:
+        # createAndWaitOnNewInstancePostUri: wait in virtual time, then answer like
+        # WaitForCompletionOrCreateCheckStatusResponseAsync.
+        drive_until(rt, instance_id, timedelta(seconds=timeout), timedelta(seconds=interval))
+        result = rt.status(instance_id)
+        if result.runtime_status == Status.Completed:
+            return 200, dict(_JSON), json.dumps(result.output)
+        if result.is_terminal:
+            return (500 if result.runtime_status == Status.Failed else 200), dict(_JSON), \
+                json.dumps(_status_json(rt, result, show_input=True))
+    return _check_status(origin, instance_id)
+
+
+def _decode_input(body: Optional[str]) -> Any:
+    """The extension decodes the body once; the SDK encoded it twice (df_dumps, then json=).
+
+    When the decoded value is a string holding JSON text, that text is the
+    orchestration input (the extension passes it on as the serialized input).
+    """
+    if body is None or not body.strip():
+        return None
+    value = json.loads(body)
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _check_status(origin: str, instance_id: str) -> Response:
+    payload = management_payload(origin, instance_id)
+    headers = dict(_JSON, Location=payload["statusQueryGetUri"], **{"Retry-After": "10"})
+    return 202, headers, json.dumps(payload)
+
+
+def _status(rt: Any, instance_id: str, q: Dict[str, str], origin: str) -> Response:
+    rt.run_until_idle()  # a poller must see progress; never moves virtual time
+    if instance_id not in rt.instance_ids:
+        return 404, dict(_JSON), ""
+    result = rt.status(instance_id)
+    body = _status_json(rt, result, show_input=_flag(q, "showinput", True),
+                        show_history=_flag(q, "showhistory", False),
+                        show_history_output=_flag(q, "showhistoryoutput", False))
+    headers = dict(_JSON)
+    status = result.runtime_status
+    if status in TERMINAL_STATUSES:
+        code = 200
+        if status == Status.Failed and _flag(q, "returninternalservererroronfailure", False):
+            code = 500
+    else:
+        code = 202
+        headers["Location"] = management_payload(origin, instance_id)["statusQueryGetUri"]
+        headers["Retry-After"] = "10"
+    return code, headers, json.dumps(body)
+
+
+def _list(rt: Any, q: Dict[str, str]) -> Response:
+    rt.run_until_idle()
+    try:
+        since = _time(q.get("createdtimefrom"))
+        until = _time(q.get("createdtimeto"))
+    except ValueError as exc:
+        return _error(400, str(exc))
+    statuses = {s.strip().lower() for s in q.get("runtimestatus", "").split(",") if s.strip()}
+    prefix = q.get("instanceidprefix", "")
+    show_input = _flag(q, "showinput", False)
+    out = []
+    for instance_id in rt.instance_ids:
+        result = rt.status(instance_id)
+        if not _matches(result, since, until, statuses, prefix):
+            continue
+        out.append(_status_json(rt, result, show_input=show_input))
+    return 200, dict(_JSON), json.dumps(out)
+
+
+def _matches(result: Any, since: Optional[datetime], until: Optional[datetime],
+             statuses: set, prefix: str) -> bool:
+    if since is not None and result.created_time < since:
+        return False
+    if until is not None and result.created_time > until:
+        return False
+    if statuses and result.runtime_status.value.lower() not in statuses:
+        return False
+    return result.instance_id.startswith(prefix)
+
+
+def _purge(rt: Any, instance_id: str) -> Response:
+    if instance_id not in rt.instance_ids or not rt.status(instance_id).is_terminal:
+        # The extension answers 404 when nothing was deleted; only finished instances purge.
+        return 404, dict(_JSON), ""
+    deleted = rt.purge(instance_id)
+    return 200, dict(_JSON), json.dumps({"instancesDeleted": deleted})
+
+
+def _purge_by(rt: Any, q: Dict[str, str]) -> Response:
+    try:
+        since = _time(q.get("createdtimefrom"))
+        until = _time(q.get("createdtimeto"))
+    except ValueError as exc:
+        return _error(400, str(exc))
+    if since is None:
+        return _error(400, "createdTimeFrom is a required query parameter.")
+    statuses = {s.strip().lower() for s in q.get("runtimestatus", "").split(",") if s.strip()}
+    deleted = 0
+    for instance_id in rt.instance_ids:
+        result = rt.status(instance_id)
+        if result.is_terminal and _matches(result, since, until, statuses, ""):
+            deleted += rt.purge(instance_id)
+    if not deleted:
+        return 404, dict(_JSON), ""
+    return 200, dict(_JSON), json.dumps({"instancesDeleted": deleted})
+
+
+def _raise_event(rt: Any, instance_id: str, event_name: str, body: Optional[str],
+                 headers: Dict[str, str]) -> Response:
+    gone = _gone_or_missing(rt, instance_id)
+    if gone is not None:
+        return gone
+    media = headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json":
+        return _error(400, "Only application/json request content is supported")
+    try:
+        # Decoded once, never unwrapped: the SDK's json.dumps(data) text is the event
+        # data, so the orchestrator receives a string (SDK issue #295, as in Azure).
+        data = json.loads(body) if body and body.strip() else None
+    except ValueError as exc:
+        return _error(400, "Invalid JSON content", str(exc))
+    rt.raise_event(instance_id, event_name, data)
+    return 202, dict(_JSON), ""
+
+
+def _lifecycle(rt: Any, op: str, instance_id: str, reason: str) -> Response:
+    gone = _gone_or_missing(rt, instance_id)
+    if gone is not None:
+        return gone
+    getattr(rt, op)(instance_id, reason)
+    return 202, dict(_JSON), ""
+
+
+def _rewind(rt: Any, instance_id: str) -> Response:
+    if instance_id not in rt.instance_ids:
+        return 404, dict(_JSON), ""
+    if rt.status(instance_id).runtime_status != Status.Failed:
+        return 410, dict(_JSON), ""
+    # The SDK raises Exception(body) when the body is a string: the message reaches the test.
+    return 501, dict(_JSON), json.dumps(REWIND_NOT_SUPPORTED)
+
+
+def _gone_or_missing(rt: Any, instance_id: str) -> Optional[Response]:
+    if instance_id not in rt.instance_ids:
+        return 404, dict(_JSON), ""
+    if rt.status(instance_id).is_terminal:
+        return 410, dict(_JSON), ""
+    return None
+
+
+# ---------------------------------------------------------------- entities
+def _signal(rt: Any, name: str, key: str, op: str, body: Optional[str],
+            headers: Dict[str, str]) -> Response:
+    import azure.durable_functions as df
+
+    value: Any = None
+    if body:
+        media = headers.get("content-type", "").split(";")[0].strip().lower()
+        if media == "application/json":
+            try:
+                value = _decode_input(body)
+            except ValueError as exc:
+                return _error(400, f"Could not parse JSON content: {exc}")
+        else:
+            value = body
+    rt.signal_entity(df.EntityId(name, key), op, value)
+    return 202, dict(_JSON), ""
+
+
+def _entity_state(rt: Any, name: str, key: str) -> Response:
+    import azure.durable_functions as df
+
+    rt.run_until_idle()
+    state = rt.entity_state(df.EntityId(name, key))
+    if state is None:
+        return 404, dict(_JSON), ""
+    return 200, dict(_JSON), json.dumps(state)
+
+
+# ---------------------------------------------------------------- waiting in virtual time
+def drive_until(rt: Any, instance_id: str, timeout: timedelta, interval: timedelta) -> None:
+    """Poll like the host would, but on virtual time: run ready work, check, skip ``interval``.
+
+    Stops when the instance is finished or ``timeout`` of virtual time has passed,
+    so the clock ends on a poll instant, as it would in Azure.
+    """
+    with rt._lock:
+        deadline = rt.now + timeout
+        while True:
+            rt.run_until_idle()
+            if rt.status(instance_id).is_terminal or rt.now >= deadline:
+                return
+            rt.advance(min(interval, deadline - rt.now))
+
+
+# ---------------------------------------------------------------- status JSON
+def _status_json(rt: Any, result: Any, *, show_input: bool, show_history: bool = False,
+                 show_history_output: bool = False) -> Dict[str, Any]:
+    out: Dict[str, Any] = {
+        "name": result.name,
+        "instanceId": result.instance_id,
+        "runtimeStatus": result.runtime_status.value,
+        "input": result.input if show_input else None,
+        "customStatus": result.custom_status,
+        "output": result.output,
+        "createdTime": _stamp(result.created_time),
+        "lastUpdatedTime": _stamp(result.last_updated_time),
+    }
+    if show_history:
+        out["historyEvents"] = history_events(result.history.to_wire(), show_history_output)
+    return out
+
+
+def history_events(wire: List[Dict[str, Any]], show_output: bool) -> List[Dict[str, Any]]:
+    """Shape a history like the extension's ``historyEvents`` (``ConvertHistoryToJArray``).
+
+    Names instead of numbers, scheduling events folded into their completions
+    (``FunctionName``, ``ScheduledTime``), OrchestratorStarted/Completed dropped,
+    results shown only with ``showHistoryOutput``.
+    """
+    names = {v: k for k, v in vars(p).items()
+             if k.isupper() and isinstance(v, int) and k in _EVENT_NAMES}
+    scheduled: Dict[Tuple[str, int], Tuple[int, Dict[str, Any]]] = {}
+    drop: set = set()
+    out: List[Dict[str, Any]] = []
+    for e in wire:
+        kind = e.get("EventType")
+        item = {k: v for k, v in e.items() if k not in ("EventId", "IsPlayed", "EventType")}
+        item = {"EventType": _EVENT_NAMES.get(names.get(kind, ""), str(kind)), **item}
+        if kind in (p.ORCHESTRATOR_STARTED, p.ORCHESTRATOR_COMPLETED):
+            continue
+        if kind in (p.TASK_SCHEDULED, p.SUB_ORCHESTRATION_CREATED):
+            item.pop("Version", None)
+            item.pop("Input", None)
+            scheduled[(str(kind), e.get("EventId", -1))] = (len(out), item)
+        elif kind in (p.TASK_COMPLETED, p.TASK_FAILED, p.SUB_ORCHESTRATION_COMPLETED,
+                      p.SUB_ORCHESTRATION_FAILED):
+            source = p.TASK_SCHEDULED if kind in (p.TASK_COMPLETED, p.TASK_FAILED) \
+                else p.SUB_ORCHESTRATION_CREATED
+            found = scheduled.pop((str(source), item.pop("TaskScheduledId", -1)), None)
+            if found is not None:
+                drop.add(found[0])
+                item["FunctionName"] = found[1].get("Name")
+                item["ScheduledTime"] = found[1].get("Timestamp")
+            if "Result" in item:
+                item["Result"] = _parse(item["Result"]) if show_output else None
+                if not show_output:
+                    del item["Result"]
+        elif kind == p.EXECUTION_STARTED:
+            item["FunctionName"] = item.pop("Name", None)
+            for key in ("OrchestrationInstance", "ParentInstance", "Version", "Tags", "Input"):
+                item.pop(key, None)
+        elif kind == p.EXECUTION_COMPLETED:
+            status = item.get("OrchestrationStatus")
+            item["OrchestrationStatus"] = _DTFX_NAMES.get(status, status)
+            item["Result"] = _parse(item.get("Result"))
+            item.pop("FailureDetails", None)
+        elif kind == p.TIMER_FIRED:
+            item.pop("TimerId", None)
+        elif kind in (p.EVENT_RAISED, p.EXECUTION_TERMINATED):
+            item["Input"] = _parse(item.get("Input"))
+        out.append(item)
+    return [item for i, item in enumerate(out) if i not in drop]
+
+
+_EVENT_NAMES = {
+    "EXECUTION_STARTED": "ExecutionStarted", "EXECUTION_COMPLETED": "ExecutionCompleted",
+    "EXECUTION_FAILED": "ExecutionFailed", "EXECUTION_TERMINATED": "ExecutionTerminated",
+    "TASK_SCHEDULED": "TaskScheduled", "TASK_COMPLETED": "TaskCompleted",
+    "TASK_FAILED": "TaskFailed", "SUB_ORCHESTRATION_CREATED": "SubOrchestrationInstanceCreated",
+    "SUB_ORCHESTRATION_COMPLETED": "SubOrchestrationInstanceCompleted",
+    "SUB_ORCHESTRATION_FAILED": "SubOrchestrationInstanceFailed",
+    "TIMER_CREATED": "TimerCreated", "TIMER_FIRED": "TimerFired",
+    "ORCHESTRATOR_STARTED": "OrchestratorStarted", "ORCHESTRATOR_COMPLETED": "OrchestratorCompleted",
+    "EVENT_SENT": "EventSent", "EVENT_RAISED": "EventRaised", "CONTINUE_AS_NEW": "ContinueAsNew",
+    "GENERIC_EVENT": "GenericEvent", "HISTORY_STATE": "HistoryState",
+    "EXECUTION_SUSPENDED": "ExecutionSuspended", "EXECUTION_RESUMED": "ExecutionResumed",
+}
+_DTFX_NAMES = {0: "Running", 1: "Completed", 2: "ContinuedAsNew", 3: "Failed", 4: "Canceled",
+               5: "Terminated", 6: "Pending", 7: "Suspended"}
+
+
+# ---------------------------------------------------------------- small helpers
+def _parse(text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _stamp(t: datetime) -> str:
+    # .NET's ToString("s") + "Z": whole seconds, as ConvertFrom(status) writes them.
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _time(text: Optional[str]) -> Optional[datetime]:
+    if not text:
+        return None
+    try:
+        t = p.parse_timestamp(text.replace(" ", "+"))
+    except Exception:
+        raise ValueError(f"Could not parse '{text}' as a date and time.") from None
+    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
+
+
+def _seconds(text: Optional[str]) -> Optional[float]:
+    if text is None or text == "":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _flag(q: Dict[str, str], key: str, default: bool) -> bool:
+    value = q.get(key)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() == "true"
+
+
+def _error(status: int, message: str, detail: Optional[str] = None) -> Response:
+    # The shape of ASP.NET's HttpError, which the SDK reads ExceptionMessage from.
+    body: Dict[str, Any] = {"Message": message if status != 400 else "The request is invalid.",
+                            "ExceptionMessage": message}
+    if detail:
+        body["StackTrace"] = detail
+    return status, dict(_JSON), json.dumps(body)
+
+
+def _not_found(method: str, route: Optional[List[str]]) -> Response:
+    where = "/".join(route) if route is not None else "(outside the Durable API)"
+    return _error(404, f"No Durable management API route for {method} {where}. Routes: "
+                       "orchestrators/{name}[/{id}] (POST), instances/[{id}] (GET, DELETE), "
+                       "instances/{id}/raiseEvent/{name}, .../terminate, .../suspend, "
+                       ".../resume, .../rewind (POST), entities/{name}/{key} (GET, POST).")
