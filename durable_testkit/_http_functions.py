@@ -1,0 +1,236 @@
+"""Invoke an app's HTTP-triggered functions as the Python worker would.
+
+``invoke_http`` matches a path against the app's route templates (under the
+default ``api/`` prefix), builds a real ``func.HttpRequest``, fills the
+``durableClient`` binding with the runtime's binding JSON (V2's DFApp
+middleware and V1 starters both build ``df.DurableOrchestrationClient`` from
+that string), calls the function by binding name and returns the
+``func.HttpResponse`` it produced.
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import re
+import threading
+from typing import Any, Dict, List, Mapping, Optional, Pattern, Tuple
+from urllib.parse import parse_qsl, urlsplit
+
+import azure.functions as func
+
+from .errors import DurableTestkitError, InvalidOperationError
+
+__all__ = ["UnknownRouteError", "invoke_http", "routes"]
+
+ROUTE_PREFIX = "api"
+
+# ASP.NET route constraints -> regex for one path segment.
+_CONSTRAINTS = {
+    "int": r"-?\d+", "long": r"-?\d+", "alpha": r"[A-Za-z]+", "bool": r"(?i:true|false)",
+    "guid": r"[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}",
+    "decimal": r"-?\d+(?:\.\d+)?", "double": r"-?\d+(?:\.\d+)?", "float": r"-?\d+(?:\.\d+)?",
+    "datetime": r"[^/]+",
+}
+_PARAM = re.compile(r"\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z]+)(?:\([^)]*\))?)?(\?)?\}")
+
+
+class UnknownRouteError(DurableTestkitError, LookupError):
+    """No HTTP-triggered function of the app answers this method and path."""
+
+    def __init__(self, method: str, path: str, known: List[Tuple[str, str, str]]) -> None:
+        self.method = method
+        self.path = path
+        self.known = known
+        listed = "\n".join(f"  {name}: [{methods}] /{ROUTE_PREFIX}/{route}"
+                           for methods, route, name in known) or "  (none)"
+        super().__init__(
+            f"No HTTP-triggered function answers {method} {path}. The Functions host would "
+            f"answer 404. The app's HTTP routes:\n{listed}\nPaths may start with /api/ or "
+            "leave it out; route parameters are written {name}, {name?} or {name:int}.")
+
+
+class _Out:
+    """What the worker passes for a named output binding (``func.Out``)."""
+
+    def __init__(self) -> None:
+        self._value: Any = None
+
+    def set(self, val: Any) -> None:
+        self._value = val
+
+    def get(self) -> Any:
+        return self._value
+
+
+def routes(app: Any) -> List[Tuple[str, str, str]]:
+    """``(methods, route, function name)`` for each HTTP trigger, for listings."""
+    if app is None:
+        return []
+    return [(",".join(info.methods) or "ALL", info.route, info.name)
+            for info in app.http.values()]
+
+
+def invoke_http(rt: Any, method: str, path: str, body: Any = None,
+                headers: Optional[Mapping[str, str]] = None, *,
+                origin: Optional[str] = None) -> func.HttpResponse:
+    """Call the HTTP-triggered function routed at ``path`` and return its response.
+
+    Args:
+        rt: the runtime; ``rt.app`` (set by ``InMemoryRuntime.from_app``) lists the functions.
+        method: HTTP method.
+        path: ``/api/orchestrators/x?q=1`` or ``orchestrators/x``.
+        body: bytes, str, or a JSON value (sent as JSON).
+        headers: request headers.
+        origin: scheme://host[:port] of the request URL; default the runtime's
+            loopback server, so check-status URLs in the response can be followed.
+
+    Raises:
+        UnknownRouteError: no function's route and methods match.
+    """
+    if rt.app is None:
+        raise InvalidOperationError(
+            "rt.http(...) calls the app's HTTP-triggered functions, but this runtime has no "
+            "app. Build it with InMemoryRuntime.from_app(app_or_folder).")
+    method = method.upper()
+    parts = urlsplit(path)
+    rel = parts.path.lstrip("/")
+    if rel.lower() == ROUTE_PREFIX or rel.lower().startswith(ROUTE_PREFIX + "/"):
+        rel = rel[len(ROUTE_PREFIX) + 1:]
+    found = _match(rt.app, method, rel)
+    if found is None:
+        raise UnknownRouteError(method, path, routes(rt.app))
+    info, route_params = found
+
+    binding = rt.client_binding() if info.client_param else None
+    if origin is None:
+        origin = rt._server.origin if rt._server is not None else "http://localhost:7071"
+    req_headers = dict(headers or {})
+    data = _body_bytes(body, req_headers)
+    url = f"{origin}/{ROUTE_PREFIX}/{rel}" + (f"?{parts.query}" if parts.query else "")
+    request = func.HttpRequest(method, url, headers=req_headers,
+                               params=dict(parse_qsl(parts.query, keep_blank_values=True)),
+                               route_params=route_params, body=data)
+
+    kwargs: Dict[str, Any] = {}
+    outs: Dict[str, _Out] = {}
+    for b in info.bindings:
+        name = b.get("name")
+        kind = str(b.get("type", "")).lower()
+        if name == info.trigger_param:
+            kwargs[name] = request
+        elif name == info.client_param:
+            kwargs[name] = binding
+        elif kind == "http" and str(b.get("direction", "")).lower() == "out" and name != "$return":
+            outs[name] = _Out()
+            kwargs[name] = outs[name]
+    if info.trigger_param not in kwargs:
+        kwargs[info.trigger_param] = request
+    returned = _call(rt, info.function, kwargs)
+    if returned is None and outs:
+        returned = next(iter(outs.values())).get()
+    return _to_response(info.name, returned)
+
+
+def _match(app: Any, method: str, rel: str) -> Optional[Tuple[Any, Dict[str, str]]]:
+    candidates = sorted(app.http.values(), key=lambda i: (i.route.count("{"), i.route))
+    for info in candidates:
+        if info.methods and method not in info.methods:
+            continue
+        m = _compile(info.route).fullmatch(rel.rstrip("/"))
+        if m is not None:
+            return info, {k: v for k, v in m.groupdict().items() if v is not None}
+    return None
+
+
+_compiled: Dict[str, Pattern[str]] = {}
+
+
+def _compile(template: str) -> Pattern[str]:
+    pattern = _compiled.get(template)
+    if pattern is not None:
+        return pattern
+    out = ""
+    for i, segment in enumerate(template.strip("/").split("/")):
+        sep = "/" if i else ""
+        whole = _PARAM.fullmatch(segment)
+        if whole is not None:
+            star, name, constraint, optional = whole.groups()
+            body = ".*" if star else _CONSTRAINTS.get((constraint or "").lower(), r"[^/]+")
+            piece = f"{sep}(?P<{name}>{body})"
+            out += f"(?:{piece})?" if optional or star else piece
+            continue
+        pos = 0
+        piece = ""
+        for m in _PARAM.finditer(segment):
+            piece += re.escape(segment[pos:m.start()])
+            body = _CONSTRAINTS.get((m.group(3) or "").lower(), r"[^/]+?")
+            piece += f"(?P<{m.group(2)}>{body})" + ("?" if m.group(4) else "")
+            pos = m.end()
+        piece += re.escape(segment[pos:])
+        out += sep + piece
+    # Literal segments match case-insensitively, as in ASP.NET routing.
+    pattern = re.compile(out, re.IGNORECASE)
+    _compiled[template] = pattern
+    return pattern
+
+
+def _body_bytes(body: Any, headers: Dict[str, str]) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, (bytes, bytearray)):
+        return bytes(body)
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    if not any(k.lower() == "content-type" for k in headers):
+        headers["Content-Type"] = "application/json"
+    return json.dumps(body).encode("utf-8")
+
+
+def _call(rt: Any, fn: Any, kwargs: Dict[str, Any]) -> Any:
+    out = fn(**kwargs)
+    if not inspect.isawaitable(out):
+        return out
+    server = rt._server
+    if server is not None and hasattr(server, "run_coroutine"):
+        # One loop for every function call, so the SDK's global aiohttp session stays valid.
+        return server.run_coroutine(_as_coroutine(out))
+    return _run_elsewhere(out)
+
+
+async def _as_coroutine(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def _run_elsewhere(awaitable: Any) -> Any:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_as_coroutine(awaitable))
+    box: Dict[str, Any] = {}
+
+    def runner() -> None:
+        try:
+            box["value"] = asyncio.run(_as_coroutine(awaitable))
+        except BaseException as exc:  # handed back to the caller
+            box["error"] = exc
+
+    t = threading.Thread(target=runner, name="durable-testkit-http")
+    t.start()
+    t.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def _to_response(name: str, returned: Any) -> func.HttpResponse:
+    if isinstance(returned, func.HttpResponse):
+        return returned
+    if returned is None:
+        return func.HttpResponse(status_code=204)
+    if isinstance(returned, (str, bytes)):
+        return func.HttpResponse(returned)
+    raise TypeError(
+        f"HTTP function '{name}' returned {type(returned).__name__}; the worker's http output "
+        "binding takes a func.HttpResponse, str or bytes.")
+
