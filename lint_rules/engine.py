@@ -13,15 +13,17 @@ Pipeline for one project (a function app: the folder with host.json, else the co
 """
 from __future__ import annotations
 
+import bisect
 import difflib
 import json
 import os
 import re
 import traceback
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Iterator, Optional, Sequence
 
 import libcst as cst
 from libcst.helpers import calculate_module_and_package, get_absolute_module_from_package_for_import
@@ -30,7 +32,6 @@ from libcst.metadata import (
     FullyQualifiedNameProvider,
     MetadataWrapper,
     ParentNodeProvider,
-    PositionProvider,
 )
 from libcst.metadata.name_provider import ModuleNameAndPackage
 
@@ -139,6 +140,7 @@ class FileContext:
         mod: ModuleNameAndPackage,
         settings: Settings,
         v1: Optional[V1Function],
+        source: bytes = b"",
     ) -> None:
         self.path = path
         self.module = module
@@ -148,10 +150,13 @@ class FileContext:
         self.v1 = v1
         self.analysis = FileAnalysis(path=path, module=mod.name)
         meta = wrapper.resolve_many(
-            [PositionProvider, ByteSpanPositionProvider, ParentNodeProvider, FullyQualifiedNameProvider]
+            [ByteSpanPositionProvider, ParentNodeProvider, FullyQualifiedNameProvider]
         )
-        self.positions = meta[PositionProvider]
+        # Lines and columns come from byte spans: PositionProvider would generate the code a
+        # second time.
         self.spans = meta[ByteSpanPositionProvider]
+        self._source = source
+        self._line_starts = [0] + [i + 1 for i, b in enumerate(source) if b == 10]
         self.parents = meta[ParentNodeProvider]
         self.fqns = meta[FullyQualifiedNameProvider]
         self._infos: dict[cst.FunctionDef, FunctionInfo] = {}
@@ -159,6 +164,18 @@ class FileContext:
         self._created: dict[str, str] = {}  # function name -> registered name (Orchestrator.create)
         self.def_spans: list[tuple[frozenset[int], int, int]] = []
         self._prepass()
+
+    def start(self, node: cst.CSTNode) -> tuple[int, int]:
+        """1-based line and 0-based column (in characters) where ``node`` starts."""
+        offset = self.spans[node].start
+        line = bisect.bisect_right(self._line_starts, offset)
+        begin = self._line_starts[line - 1]
+        col = len(self._source[begin:offset].decode("utf-8", errors="replace"))
+        return line, col
+
+    def end_line(self, node: cst.CSTNode) -> int:
+        span = self.spans[node]
+        return bisect.bisect_right(self._line_starts, max(span.start, span.start + span.length - 1))
 
     # -- names ------------------------------------------------------------------------------
 
@@ -280,7 +297,7 @@ class FileContext:
             fqn=fqn,
             name=name,
             path=self.path,
-            line=self.positions[fdef.name].start.line,
+            line=self.start(fdef.name)[0],
             params=params,
             context_name=context_name,
             context_names=context_names,
@@ -310,14 +327,14 @@ class FileContext:
         unsafe: bool,
         data: dict,
     ) -> None:
-        pos = self.positions[node].start
+        line, col = self.start(node)
         owner = self.owner_of(node)
         edit = None
         fix = None
         if replacement is not None:
             target = replacement_target or node
             span = self.spans[target]
-            indent = " " * self.positions[target].start.column
+            indent = " " * self.start(target)[1]
             text = self.module.code_for_node(replacement)
             if isinstance(target, cst.BaseStatement):
                 text = text.rstrip("\n")
@@ -325,7 +342,7 @@ class FileContext:
             edit = (span.start, span.start + span.length, text)
             fix = "unsafe" if unsafe else "safe"
         self.analysis.reports.append(
-            Report(rule.CODE, pos.line, pos.column, message, owner.fqn if owner else None,
+            Report(rule.CODE, line, col, message, owner.fqn if owner else None,
                    edit, fix, data)
         )
 
@@ -361,7 +378,7 @@ def _helper_context_param(fdef: cst.FunctionDef) -> Optional[str]:
 class _Summary(cst.BatchableCSTVisitor):
     """Collects calls per function, function spans and suppression comments."""
 
-    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider, FullyQualifiedNameProvider)
+    METADATA_DEPENDENCIES = (ByteSpanPositionProvider, ParentNodeProvider, FullyQualifiedNameProvider)
 
     def __init__(self, ctx: FileContext) -> None:
         super().__init__()
@@ -369,9 +386,9 @@ class _Summary(cst.BatchableCSTVisitor):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         ctx = self.ctx
-        header = {ctx.positions[node.name].start.line}
-        header.update(ctx.positions[d].start.line for d in node.decorators)
-        end = ctx.positions[node].end.line
+        header = {ctx.start(node.name)[0]}
+        header.update(ctx.start(d)[0] for d in node.decorators)
+        end = ctx.end_line(node)
         ctx.def_spans.append((frozenset(header), min(header), end))
         if ctx.owner_def(node) is node:
             ctx.info_for(node)
@@ -394,10 +411,86 @@ class _Summary(cst.BatchableCSTVisitor):
         if m.re is _NOQA and codes and not any(c.startswith("DF") for c in codes):
             return  # another tool's noqa
         codes = tuple(c for c in codes if c.startswith("DF"))
-        pos = self.ctx.positions[node].start
+        line, col = self.ctx.start(node)
         own_line = isinstance(self.ctx.parents.get(node), cst.EmptyLine)
-        target = pos.line + 1 if own_line else pos.line
-        self.ctx.analysis.suppressions.append(Suppression(pos.line, pos.column, target, target, codes))
+        target = line + 1 if own_line else line
+        self.ctx.analysis.suppressions.append(Suppression(line, col, target, target, codes))
+
+
+_METHODS: dict[type, tuple[str, ...]] = {}
+
+
+def _visitor_methods(cls: type) -> tuple[str, ...]:
+    """Names of the visit_/leave_ methods a visitor class defines (cached per class)."""
+    found = _METHODS.get(cls)
+    if found is None:
+        base = cst.BatchableCSTVisitor
+        found = tuple(
+            name for name in dir(cls)
+            if name.startswith(("visit_", "leave_"))
+            and callable(getattr(cls, name))
+            and not getattr(getattr(cls, name), "_is_no_op", False)
+            and getattr(cls, name) is not getattr(base, name, None)
+        )
+        _METHODS[cls] = found
+    return found
+
+
+class _Dispatch(cst.CSTVisitor):
+    """One traversal calling every rule's methods.
+
+    libcst's own ``visit_batched`` looks up each visitor's methods with ``inspect.getmembers``
+    on every call, which costs more than the traversal for small files.
+    """
+
+    def __init__(self, visitors: Sequence[cst.BatchableCSTVisitor]) -> None:
+        super().__init__()
+        self.visit: dict[str, list] = {}
+        self.leave: dict[str, list] = {}
+        for v in visitors:
+            for name in _visitor_methods(type(v)):
+                kind, _, node_type = name.partition("_")
+                table = self.visit if kind == "visit" else self.leave
+                table.setdefault(node_type, []).append(getattr(v, name))
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        for method in self.visit.get(type(node).__name__, ()):
+            method(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        for method in self.leave.get(type(original_node).__name__, ()):
+            method(original_node)
+
+
+def _cached_get_visitors(self: cst.BatchableCSTVisitor) -> dict:
+    return {name: getattr(self, name) for name in _visitor_methods(type(self))}
+
+
+@contextmanager
+def _fast_libcst() -> Iterator[None]:
+    """Cache libcst's per-instance visitor-method lookup by class while we analyse.
+
+    Touches a libcst internal: ``BatchableCSTVisitor.get_visitors`` calls
+    ``inspect.getmembers`` over ~1,600 attributes for every metadata provider of every file,
+    which cost more than parsing. The cached version returns the same methods (looked up per
+    class instead of per instance). Restored on exit.
+    """
+    original = cst.BatchableCSTVisitor.get_visitors
+    cst.BatchableCSTVisitor.get_visitors = _cached_get_visitors  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        cst.BatchableCSTVisitor.get_visitors = original  # type: ignore[method-assign]
+
+
+def _visit_batched(wrapper: MetadataWrapper, visitors: Sequence[cst.BatchableCSTVisitor]) -> None:
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        for v in visitors:
+            stack.enter_context(v.resolve(wrapper))
+        wrapper.module.visit(_Dispatch(visitors))
 
 
 def _finish_suppressions(ctx: FileContext) -> None:
@@ -437,19 +530,26 @@ def analyze_source(
             "DF001", 1, 0, f"cannot parse file: {type(exc).__name__}: {exc}".strip(), None
         )
         return analysis
+    with _fast_libcst():
+        return _analyze_module(path, source, module, mod, settings, v1, rules)
+
+
+def _analyze_module(path: str, source: bytes, module: cst.Module, mod: ModuleNameAndPackage,
+                    settings: Settings, v1: Optional[V1Function],
+                    rules: Sequence[type[Rule]]) -> FileAnalysis:
     try:
         try:
             wrapper = MetadataWrapper(module, unsafe_skip_copy=True, cache={FullyQualifiedNameProvider: mod})
-            ctx = FileContext(path, module, wrapper, mod, settings, v1)
+            ctx = FileContext(path, module, wrapper, mod, settings, v1, source)
         except ImportError:
             # A relative import above the project root: V1 apps run as the package ``__app__``
             # (``from ..shared import x``). Names are compared without that prefix.
             mod = ModuleNameAndPackage(_prefixed(mod.name), _prefixed(mod.package))
             wrapper = MetadataWrapper(module, unsafe_skip_copy=True, cache={FullyQualifiedNameProvider: mod})
-            ctx = FileContext(path, module, wrapper, mod, settings, v1)
+            ctx = FileContext(path, module, wrapper, mod, settings, v1, source)
         visitors: list[cst.BatchableCSTVisitor] = [_Summary(ctx)]
         visitors.extend(rule(ctx) for rule in rules)
-        wrapper.visit_batched(visitors)
+        _visit_batched(wrapper, visitors)
         _finish_suppressions(ctx)
         return ctx.analysis
     except RecursionError:

@@ -5,13 +5,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Optional, Sequence
 
 import libcst as cst
-from libcst.metadata import (
-    ByteSpanPositionProvider,
-    FullyQualifiedNameProvider,
-    ParentNodeProvider,
-    PositionProvider,
-    ScopeProvider,
-)
+from libcst.metadata import FullyQualifiedNameProvider, ParentNodeProvider, ScopeProvider
 
 if TYPE_CHECKING:
     from ..engine import FileContext, FunctionInfo, ProjectIndex
@@ -83,13 +77,7 @@ class Rule(cst.BatchableCSTVisitor):
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
 
-    METADATA_DEPENDENCIES = (
-        FullyQualifiedNameProvider,
-        PositionProvider,
-        ByteSpanPositionProvider,
-        ParentNodeProvider,
-        ScopeProvider,
-    )
+    METADATA_DEPENDENCIES = (FullyQualifiedNameProvider, ParentNodeProvider, ScopeProvider)
 
     def __init__(self, ctx: FileContext) -> None:
         super().__init__()
