@@ -456,11 +456,6 @@ class OrchestrationScenario:
         self._check_running(verb)
         pending = self.pending
         if isinstance(target, PendingTask):
-            if target in pending and target.kind in _COMPLETABLE:
-                if target.kind not in name_kinds and verb != "complete" and verb != "fail":
-                    raise ScenarioError(f"{verb}(): {target} is not a "
-                                        f"{' or '.join(name_kinds)}.", pending)
-                return target
             if target.kind == "timer":
                 hint = " Timers fire with sc.advance(...) or sc.fire_timers()."
             elif target.kind == "external_event":
@@ -468,8 +463,19 @@ class OrchestrationScenario:
             elif target.kind == "entity_signal":
                 hint = " Signals are fire-and-forget: nothing waits for an answer."
             else:
-                hint = " It may have completed already, or belong to an earlier execution."
-            raise ScenarioError(f"{verb}(): {target} is not pending.{hint}", pending)
+                hint = ""
+            if hint:
+                raise ScenarioError(f"{verb}(): cannot complete or fail {target}.{hint}", pending)
+            if target not in pending:
+                where = (" It was already completed in this batch."
+                         if self._in_batch(target) else
+                         " It may have completed already, or belong to an earlier execution.")
+                raise ScenarioError(f"{verb}(): {target} is not pending.{where}", pending)
+            if target.kind not in name_kinds and verb not in ("complete", "fail"):
+                raise ScenarioError(f"{verb}(): {target} is not a "
+                                    f"{name_kinds[0].replace('_', '-')}; use sc.complete(task, "
+                                    "...) or sc.fail(task, ...).", pending)
+            return target
         if not isinstance(target, str):
             raise TypeError(f"{verb}() takes a name or a PendingTask, got {target!r}")
         key = target.lower()
@@ -477,8 +483,17 @@ class OrchestrationScenario:
         label = {"activity": "activity", "sub_orchestration": "sub-orchestration",
                  "entity_call": "entity call"}[name_kinds[0]]
         if not matches:
-            raise ScenarioError(f"{verb}('{target}'): no pending {label} matches '{target}'.",
-                                pending)
+            hint = ""
+            others = [t for t in pending if t.kind in _COMPLETABLE and _matches(t, key)]
+            if others:
+                hint = (f" {others[0]} matches; pass that PendingTask (sc.{verb}(task, ...))"
+                        " or use the method for its kind.")
+            elif self._batch is not None and any(
+                    _matches(t, key) for seq, t in self._ex.tasks.items()
+                    if seq in self._batch.seqs):
+                hint = " It was already completed in this batch."
+            raise ScenarioError(f"{verb}('{target}'): no pending {label} matches "
+                                f"'{target}'.{hint}", pending)
         if len(matches) > 1:
             listed = "\n".join(f"    {t}" for t in matches)
             raise ScenarioError(
@@ -486,6 +501,10 @@ class OrchestrationScenario:
                 f"{listed}\nPass the PendingTask itself, e.g. sc.{verb}(sc.pending[i], ...).",
                 pending)
         return matches[0]
+
+    def _in_batch(self, task: PendingTask) -> bool:
+        return (self._batch is not None and task.seq in self._batch.seqs
+                and self._ex.tasks.get(task.seq) == task)
 
     def _complete_task(self, task: PendingTask, result: Any) -> List[PendingTask]:
         assert task.seq is not None
@@ -584,8 +603,9 @@ class OrchestrationScenario:
         try:
             slots = self._replay(resp.actions, base)
         except NonDeterminism as nd:
-            self._finish_failed(_ND_PREFIX + nd.detail, closing, base)
-            raise _non_determinism(nd, self.name, self.instance_id, ex.history) from None
+            error = _non_determinism(nd, self.name, self.instance_id, list(ex.history))
+            self._finish_failed(_ND_PREFIX + nd.detail, closing, base)  # as the host fails it
+            raise error from None
         if resp.custom_status is not None:
             self._custom_status = resp.custom_status
         scheduled = self._schedule(slots, closing)
