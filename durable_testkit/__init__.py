@@ -14,6 +14,7 @@ from .errors import (AppDiscoveryError, DurableTestkitError, HistoryFormatError,
                      UnknownFunctionError, UnknownInstanceError)
 from .history import (EventType, HistoryEvent, InstanceHistory, load_history, render_event,
                       render_timeline, save_history)
+from .replay import ReplayResult, replay_episode, replay_history
 from .policy import Decision, HostDefaultPolicy, SchedulingPolicy, SeededPolicy
 from .runtime import InMemoryRuntime, RuntimeStats
 from .status import ActivityCall, OrchestrationResult, OrchestrationRuntimeStatus
@@ -38,6 +39,7 @@ __all__ = [
     "OrchestrationResult",
     "OrchestrationRuntimeStatus",
     "OrchestrationStuck",
+    "ReplayResult",
     "RunawayOrchestrator",
     "RuntimeStats",
     "SchedulingPolicy",
@@ -50,5 +52,7 @@ __all__ = [
     "load_history",
     "render_event",
     "render_timeline",
+    "replay_episode",
+    "replay_history",
     "save_history",
 ]
