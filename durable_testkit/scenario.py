@@ -768,11 +768,18 @@ class HistoryBuilder:
         self._events.extend(dict(m, Timestamp=p.format_timestamp(now)) for m in messages)
 
     def activity(self, name: str, result: Any = None, *, input: Any = None,
-                 error: Optional[str] = None, details: Optional[str] = None) -> "HistoryBuilder":
-        """The orchestrator called activity ``name``; it returned ``result`` or failed with ``error``."""
+                 error: Optional[str] = None, details: Optional[str] = None,
+                 pending: bool = False) -> "HistoryBuilder":
+        """The orchestrator called activity ``name``; it returned ``result`` or failed with ``error``.
+
+        With ``pending=True`` it is only scheduled, in the current episode (a task
+        still running, or one of several scheduled together).
+        """
         seq = self._next_seq()
         now = self._clock.now
         self._closing.append(w.task_scheduled(now, seq, name, w.dumps(input, "input")))
+        if pending:
+            return self
         if error is not None:
             done = w.task_failed(now, seq, f"Activity function '{name}' failed: {error}", details)
         else:
@@ -797,13 +804,19 @@ class HistoryBuilder:
         return self
 
     def timer(self, fire_at: Optional[datetime] = None, *, days: float = 0, hours: float = 0,
-              minutes: float = 0, seconds: float = 0) -> "HistoryBuilder":
-        """The orchestrator waited on a timer (at ``fire_at`` or after a delay); it fired."""
+              minutes: float = 0, seconds: float = 0, pending: bool = False) -> "HistoryBuilder":
+        """The orchestrator waited on a timer (at ``fire_at`` or after a delay); it fired.
+
+        With ``pending=True`` the timer is only created, in the current episode
+        (e.g. the deadline of a ``task_any`` that an event then wins).
+        """
         seq = self._next_seq()
         now = self._clock.now
         if fire_at is None:
             fire_at = now + timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
         self._closing.append(w.timer_created(now, seq, fire_at))
+        if pending:
+            return self
         self._cut([w.timer_fired(fire_at, seq, fire_at)], at=fire_at)
         return self
 
@@ -839,9 +852,16 @@ class HistoryBuilder:
         self._finished = True
 
     def build(self) -> InstanceHistory:
-        """The history so far, every event marked played (as the host exports it)."""
+        """The history so far, every event marked played (as the host exports it).
+
+        An episode that scheduled ``pending`` work is closed; one that only
+        received completions is left open for the orchestrator's next decision.
+        """
+        events = list(self._events)
+        if self._closing:
+            events += self._closing + [w.orchestrator_completed(self._clock.now)]
         return InstanceHistory(orchestrator=self._name, instance_id=self._instance_id,
-                               events=tuple(dict(e, IsPlayed=True) for e in self._events))
+                               events=tuple(dict(e, IsPlayed=True) for e in events))
 
 
 # ---------------------------------------------------------------- one-shot replay
