@@ -1,0 +1,129 @@
+"""_management_api.handle on its own: status codes, bad requests, shapes."""
+from __future__ import annotations
+
+import json
+
+from durable_testkit import InMemoryRuntime
+from durable_testkit._management_api import REWIND_NOT_SUPPORTED, binding_json, handle
+
+RPC = "/durabletask"
+HOOK = "/runtime/webhooks/durabletask"
+JSON = {"Content-Type": "application/json"}
+
+
+def _start(rt: InMemoryRuntime, name: str, body: str = None, query: str = "") -> dict:
+    status, _, text = handle(rt, "POST", f"{RPC}/orchestrators/{name}", query, body,
+                             headers=JSON if body else None)
+    assert status == 202, text
+    return json.loads(text)
+
+
+def test_binding_json_has_what_the_sdk_reads() -> None:
+    binding = json.loads(binding_json("http://127.0.0.1:5000", "http://127.0.0.1:5000"))
+    assert binding["rpcBaseUrl"] == "http://127.0.0.1:5000/durabletask/"
+    assert binding["taskHubName"] == "TestHubName"
+    assert binding["managementUrls"]["id"] == "INSTANCEID"
+    assert binding["baseUrl"] == "http://127.0.0.1:5000/runtime/webhooks/durabletask"
+    assert set(binding["creationUrls"]) == {"createNewInstancePostUri",
+                                            "createAndWaitOnNewInstancePostUri"}
+
+
+def test_status_codes_follow_the_instance(rt: InMemoryRuntime) -> None:
+    waiting = _start(rt, "approval")["id"]
+    status, headers, text = handle(rt, "GET", f"{HOOK}/instances/{waiting}")
+    assert status == 202 and "Location" in headers and headers["Retry-After"] == "10"
+    assert json.loads(text)["runtimeStatus"] == "Running"
+    failed = _start(rt, "fails")["id"]
+    assert handle(rt, "GET", f"{HOOK}/instances/{failed}")[0] == 200
+    assert handle(rt, "GET", f"{HOOK}/instances/{failed}",
+                  "returnInternalServerErrorOnFailure=true")[0] == 500
+    assert handle(rt, "GET", f"{HOOK}/instances/missing") == (404, {
+        "Content-Type": "application/json; charset=utf-8"}, "")
+
+
+def test_status_json_keys_and_time_format(rt: InMemoryRuntime) -> None:
+    iid = _start(rt, "echo_input", json.dumps(json.dumps([1])))["id"]
+    body = json.loads(handle(rt, "GET", f"{RPC}/instances/{iid}")[2])
+    assert list(body) == ["name", "instanceId", "runtimeStatus", "input", "customStatus",
+                          "output", "createdTime", "lastUpdatedTime"]
+    assert body["createdTime"] == "2024-01-01T00:00:00Z"
+    assert body["input"] == [1]
+    hidden = json.loads(handle(rt, "GET", f"{RPC}/instances/{iid}", "showInput=false")[2])
+    assert hidden["input"] is None
+
+
+def test_plain_json_start_body_is_taken_as_is(rt: InMemoryRuntime) -> None:
+    iid = _start(rt, "echo_input", '{"a": 1}')["id"]
+    assert rt.wait(iid).output == {"input": {"a": 1}, "type": "dict"}
+
+
+def test_bad_requests(rt: InMemoryRuntime) -> None:
+    status, _, text = handle(rt, "POST", f"{RPC}/orchestrators/hello_sequence", None, "{oops",
+                             headers=JSON)
+    assert status == 400 and json.loads(text)["ExceptionMessage"] == "Invalid JSON content"
+    iid = _start(rt, "approval")["id"]
+    status, _, text = handle(rt, "POST", f"{HOOK}/instances/{iid}/raiseEvent/Approve", None,
+                             "1", headers={"Content-Type": "text/plain"})
+    assert status == 400
+    assert json.loads(text)["ExceptionMessage"] == \
+        "Only application/json request content is supported"
+    status, _, _ = handle(rt, "POST", f"{HOOK}/instances/{iid}/raiseEvent/Approve", None,
+                          "{oops", headers=JSON)
+    assert status == 400
+    assert handle(rt, "GET", f"{RPC}/instances/", "createdTimeFrom=yesterday")[0] == 400
+    assert handle(rt, "DELETE", f"{RPC}/instances/")[0] == 400
+
+
+def test_unknown_route_lists_the_routes(rt: InMemoryRuntime) -> None:
+    status, _, text = handle(rt, "PUT", f"{RPC}/instances/x")
+    assert status == 404
+    assert "No Durable management API route for PUT instances/x" in text
+
+
+def test_event_to_finished_instance_is_gone(rt: InMemoryRuntime) -> None:
+    iid = _start(rt, "hello_sequence")["id"]
+    rt.wait(iid)
+    for op in ("raiseEvent/E", "terminate", "suspend", "resume"):
+        assert handle(rt, "POST", f"{HOOK}/instances/{iid}/{op}", None, "1",
+                      headers=JSON)[0] == 410, op
+
+
+def test_webhook_raise_event_with_plain_json_arrives_decoded(rt: InMemoryRuntime) -> None:
+    # Only the SDK client double-encodes; a plain JSON POST to the webhook does not.
+    iid = _start(rt, "approval")["id"]
+    assert handle(rt, "POST", f"{HOOK}/instances/{iid}/raiseEvent/Approve", "code=k",
+                  '{"ok": true}', headers=JSON)[0] == 202
+    assert rt.wait(iid).output == {"got": {"ok": True}, "type": "dict"}
+
+
+def test_create_and_wait_endpoint(rt: InMemoryRuntime) -> None:
+    status, _, text = handle(rt, "POST", f"{HOOK}/orchestrators/hello_sequence",
+                             "timeout=10&pollingInterval=1", None)
+    assert status == 200 and json.loads(text)[0] == "Hello Tokyo!"
+    status, _, text = handle(rt, "POST", f"{HOOK}/orchestrators/approval",
+                             "timeout=10&pollingInterval=1", None)
+    assert status == 202 and "statusQueryGetUri" in json.loads(text)
+
+
+def test_terminate_reason_is_url_decoded(rt: InMemoryRuntime) -> None:
+    iid = _start(rt, "approval")["id"]
+    assert handle(rt, "POST", f"{HOOK}/instances/{iid}/terminate", "reason=no%20way")[0] == 202
+    assert rt.status(iid).output == "no way"
+
+
+def test_rewind_answers(rt: InMemoryRuntime) -> None:
+    failed = _start(rt, "fails")["id"]
+    rt.wait(failed)
+    status, _, text = handle(rt, "POST", f"{RPC}/instances/{failed}/rewind", "reason=x")
+    assert status == 501 and json.loads(text) == REWIND_NOT_SUPPORTED
+    assert handle(rt, "POST", f"{RPC}/instances/missing/rewind")[0] == 404
+
+
+def test_runtime_errors_become_500_unless_asked_to_raise(rt: InMemoryRuntime) -> None:
+    def calls_http(context):
+        yield context.call_http("GET", "https://example.com")
+
+    rt.register_orchestrator("calls_http", calls_http)
+    iid = _start(rt, "calls_http")["id"]
+    status, _, text = handle(rt, "GET", f"{RPC}/instances/{iid}")
+    assert status == 500 and "HttpHandlerMissing" in json.loads(text)["ExceptionMessage"]
