@@ -64,10 +64,17 @@ def render_involved(runtimes: Sequence[Any], scenarios: Sequence[Any]) -> str:
 
 
 def _render_scenario(scenario: Any, label: str) -> str:
-    rt = getattr(scenario, "runtime", None)
-    if isinstance(rt, InMemoryRuntime):
-        return render_runtime(rt, label)
-    return f"{label}: {scenario!r} (it exposes no runtime to report on)"
+    # Read through the scenario's public attributes only.
+    history = scenario.history
+    events = list(history.events)
+    error = scenario.error
+    status = ("Failed" if error else "Completed" if scenario.is_done
+              else "Running" if events else "Pending")
+    lines = [f"{label}: virtual time now {_time(scenario.now)}", ""]
+    lines.extend(_render_instance(
+        history.instance_id, history.orchestrator, status, scenario.output, error,
+        scenario.custom_status, events, None))
+    return "\n".join(lines)
 
 
 def render_runtime(rt: InMemoryRuntime, label: str) -> str:
@@ -78,8 +85,11 @@ def render_runtime(rt: InMemoryRuntime, label: str) -> str:
     if not ids:
         lines.append("  (no orchestration was started)")
     for iid in ids[:MAX_INSTANCES]:
+        result = rt.status(iid)
         lines.append("")
-        lines.extend(_render_instance(rt, iid))
+        lines.extend(_render_instance(
+            iid, result.name, result.runtime_status.value, result.output, result.error,
+            result.custom_status, list(result.history.events), _non_determinism(rt, iid)))
     if len(ids) > MAX_INSTANCES:
         lines.append("")
         lines.append(f"... and {len(ids) - MAX_INSTANCES} more instances "
@@ -87,27 +97,28 @@ def render_runtime(rt: InMemoryRuntime, label: str) -> str:
     return "\n".join(lines)
 
 
-def _render_instance(rt: InMemoryRuntime, iid: str) -> List[str]:
-    result = rt.status(iid)
-    events = list(result.history.events)
-    lines = [f"instance '{iid}' of orchestrator '{result.name}': {result.runtime_status.value}"]
-    if result.error:
-        lines.append("  error: " + _indent_rest(_short(result.error), "         "))
-    elif result.is_terminal or result.output is not None:
-        lines.append("  output: " + _short(_json(result.output)))
-    if result.custom_status is not None:
-        lines.append("  custom status: " + _short(_json(result.custom_status)))
+def _render_instance(iid: str, name: str, status: str, output: Any, error: Optional[str],
+                     custom_status: Any, events: List[Any], divergence: Any) -> List[str]:
+    lines = [f"instance '{iid}' of orchestrator '{name}': {status}"]
+    if error:
+        # The first line is the reason; the rest (exception details) is in status().error.
+        first, _, rest = error.partition("\n")
+        more = f" (+{len(rest)} more characters)" if rest.strip() else ""
+        lines.append("  error: " + _short(first.rstrip()) + more)
+    elif status in ("Completed", "Terminated") or output is not None:
+        lines.append("  output: " + _short(_json(output)))
+    if custom_status is not None:
+        lines.append("  custom status: " + _short(_json(custom_status)))
 
     mark: Optional[int] = None
     marks = ""
-    divergence = _non_determinism(rt, iid)
     if divergence is not None:
         mark = divergence.event_index
         marks = ", '>' marks where replay diverged"
         lines.append(f"  non-determinism at history event {divergence.event_index}:")
         lines.append(f"    expected (history): {divergence.expected}")
         lines.append(f"    actual (code):      {divergence.actual}")
-    elif result.runtime_status.value == "Failed":
+    elif status == "Failed":
         mark = _last_failed_task(events)
         if mark is not None:
             marks = ", '>' marks the last failed task"
@@ -151,10 +162,6 @@ def _json(value: Any) -> str:
 
 def _short(text: str) -> str:
     return text if len(text) <= _TEXT_WIDTH else text[: _TEXT_WIDTH - 3] + "..."
-
-
-def _indent_rest(text: str, indent: str) -> str:
-    return ("\n" + indent).join(text.splitlines() or [""])
 
 
 def _time(value: Any) -> str:
