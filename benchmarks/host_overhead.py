@@ -1,0 +1,320 @@
+"""Host overhead of ``InMemoryRuntime``: total time / time inside the SDK's handle.
+
+The SDK's handle (``df.Orchestrator.create(fn)(context_json)``) is the floor any
+tool built on the SDK pays: it parses the whole history and replays the
+generator every episode. Everything else -- building the context JSON, reading
+the answer, the extension-side replay, scheduling, running trivial activities,
+timers -- is the host's overhead. Target: total / sdk <= 1.3 for every scenario,
+and per-episode host cost that does not grow with history size.
+
+Each scenario also runs at 2x its size: ``host x2`` is the per-episode host cost
+at 2x divided by the one at 1x (~1.0 means the host's per-episode cost follows
+the new events; ~2.0 means it follows the whole history). ``sdk x2`` is the same
+ratio for the SDK's own per-episode cost, for comparison.
+
+Usage::
+
+    python benchmarks/host_overhead.py            # full run, prints the table
+    python benchmarks/host_overhead.py --quick    # small smoke run
+    python benchmarks/host_overhead.py --check    # exit 1 if any overhead > 1.3
+    python benchmarks/host_overhead.py --profile monitor-timer   # host-only cProfile
+
+This is a script that prints figures, not a timed test. Without ``--check`` it
+always exits 0.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import pstats
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import azure.durable_functions as df  # noqa: E402
+
+from durable_testkit import InMemoryRuntime  # noqa: E402
+
+TARGET = 1.3
+
+
+# ---------------------------------------------------------------- orchestrators
+def chain(context: df.DurableOrchestrationContext):
+    n = context.get_input()
+    value = 0
+    for _ in range(n):
+        value = yield context.call_activity("inc", value)
+    return value
+
+
+def fan_out_fan_in(context: df.DurableOrchestrationContext):
+    n = context.get_input()
+    tasks = [context.call_activity("double", i) for i in range(n)]
+    results = yield context.task_all(tasks)
+    return sum(results)
+
+
+def monitor_timer(context: df.DurableOrchestrationContext):
+    n = context.get_input()
+    for _ in range(n):
+        yield context.create_timer(context.current_utc_datetime + timedelta(minutes=1))
+    return n
+
+
+def monitor_timer_activity(context: df.DurableOrchestrationContext):
+    n = context.get_input()
+    healthy = 0
+    for i in range(n):
+        ok = yield context.call_activity("check", i)
+        healthy += 1 if ok else 0
+        yield context.create_timer(context.current_utc_datetime + timedelta(minutes=1))
+    return healthy
+
+
+def inc(value: int) -> int:
+    return value + 1
+
+
+def double(value: int) -> int:
+    return value * 2
+
+
+def check(value: int) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    orchestrator: Callable[..., Any]
+    size: int  # the issue's size; the script also runs 2x
+    expected: Callable[[int], Any]
+    repeats: int = 5  # default runs per size (monitors: their SDK cost is quadratic, minutes)
+    halve: bool = False  # default sizes are (size/2, size) instead of (size, 2*size)
+
+
+SCENARIOS = [
+    Scenario("chain", chain, 100, lambda n: n),
+    Scenario("fan-out", fan_out_fan_in, 1000, lambda n: n * (n - 1)),
+    # The SDK's own cost per episode grows faster than the history (dateutil parses every
+    # timestamp, every episode), so the monitors' SDK time is cubic-ish: 500 timer iterations
+    # take minutes, 1,000 far longer. By default they run (size/2, size); --full runs
+    # (size, 2*size).
+    Scenario("monitor-timer", monitor_timer, 500, lambda n: n, repeats=1, halve=True),
+    Scenario("monitor-timer+act", monitor_timer_activity, 500, lambda n: n, repeats=1,
+             halve=True),
+]
+
+
+def make_runtime(scenario: Scenario, wrap: Optional[Callable[[Any], Any]] = None
+                 ) -> InMemoryRuntime:
+    # The 2x monitor with an activity runs 2,001 episodes; stay clear of the runaway limit.
+    rt = InMemoryRuntime(max_episodes=100_000)
+    handle = df.Orchestrator.create(scenario.orchestrator)
+    if wrap is not None:
+        handle = wrap(handle)
+    rt.register_orchestrator(scenario.name, handle)
+    rt.register_activity("inc", inc)
+    rt.register_activity("double", double)
+    rt.register_activity("check", check)
+    return rt
+
+
+@dataclass
+class Run:
+    episodes: int
+    events: int
+    total: float
+    sdk: float
+    activity: float
+    handle: float  # the bare handle call, timed by this script (rt.stats.sdk_seconds also
+    #                covers the host's json.loads of the answer and the watchdog)
+
+    @property
+    def ratio(self) -> float:
+        return self.total / self.sdk
+
+    @property
+    def host_per_episode(self) -> float:
+        return (self.total - self.sdk) / self.episodes
+
+    @property
+    def sdk_per_episode(self) -> float:
+        return self.sdk / self.episodes
+
+
+def run_once(scenario: Scenario, size: int) -> Run:
+    spent = [0.0]
+
+    def timed(handle: Callable[[Any], str]) -> Callable[[Any], str]:
+        clock = time.perf_counter
+
+        def timed_handle(context: Any) -> str:
+            t0 = clock()
+            try:
+                return handle(context)
+            finally:
+                spent[0] += clock() - t0
+
+        timed_handle.orchestrator_function = handle.orchestrator_function  # type: ignore
+        return timed_handle
+
+    rt = make_runtime(scenario, timed)
+    gc.collect()
+    started = time.perf_counter()
+    result = rt.run(scenario.name, size)
+    total = time.perf_counter() - started
+    if result.output != scenario.expected(size):
+        raise SystemExit(f"{scenario.name}({size}): wrong output {result.output!r} "
+                         f"({result.runtime_status})")
+    stats = rt.stats
+    events = len(rt.history(result.instance_id).events)  # outside the timed region
+    rt.close()
+    return Run(stats.episodes, events, total, stats.sdk_seconds, stats.activity_seconds,
+               spent[0])
+
+
+def measure(scenario: Scenario, size: int, repeats: int) -> List[Run]:
+    return [run_once(scenario, size) for _ in range(repeats)]
+
+
+def median_run(runs: List[Run]) -> Run:
+    """The run with the median overhead ratio (so its columns are consistent)."""
+    ordered = sorted(runs, key=lambda r: r.ratio)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+# ---------------------------------------------------------------- profiling
+def profile_host(scenario: Scenario, size: int, top: int) -> None:
+    """cProfile of one run with the profiler switched off inside the SDK's handle.
+
+    What is left is the host's share (plus the profiler's own overhead, which
+    inflates small functions): sorted by tottime.
+    """
+    prof = cProfile.Profile()
+    sdk_prof = cProfile.Profile()
+
+    def wrap(handle: Callable[[Any], str]) -> Callable[[Any], str]:
+        def host_free_handle(context: Any) -> str:
+            prof.disable()
+            sdk_prof.enable()
+            try:
+                return handle(context)
+            finally:
+                sdk_prof.disable()
+                prof.enable()
+
+        host_free_handle.orchestrator_function = handle.orchestrator_function  # type: ignore
+        return host_free_handle
+
+    rt = make_runtime(scenario, wrap)
+    started = time.perf_counter()
+    prof.enable()
+    rt.run(scenario.name, size)
+    prof.disable()
+    total = time.perf_counter() - started
+    st = rt.stats
+    print(f"# {scenario.name}({size}): {st.episodes} episodes, total {total:.3f}s under the "
+          f"profiler, sdk {st.sdk_seconds:.3f}s, activities {st.activity_seconds:.3f}s")
+    for title, p in (("host only (profiler off inside the SDK handle)", prof),
+                     ("inside the SDK handle only", sdk_prof)):
+        out = io.StringIO()
+        stats = pstats.Stats(p, stream=out)
+        stats.sort_stats("tottime").print_stats(top)
+        print(f"\n## {title}: {stats.total_tt:.3f}s profiled")  # type: ignore[attr-defined]
+        print("\n".join(line for line in out.getvalue().splitlines()
+                        if line.strip() and not line.startswith("   Ordered")))
+
+
+# ---------------------------------------------------------------- table
+def fmt_ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.3f}"
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes, one repeat (smoke run)")
+    ap.add_argument("--check", action="store_true",
+                    help=f"exit 1 if any overhead ratio (median) exceeds {TARGET}")
+    ap.add_argument("--repeats", type=int, default=None,
+                    help="runs per size (default 5, monitors 1, quick 1)")
+    ap.add_argument("--full", action="store_true",
+                    help="run the monitors at 500 and 1,000 iterations (very slow)")
+    ap.add_argument("--only", action="append", default=[],
+                    help="run only this scenario (repeatable): "
+                         + ", ".join(s.name for s in SCENARIOS))
+    ap.add_argument("--profile", metavar="SCENARIO",
+                    help="print a host-only cProfile of one scenario instead of the table")
+    ap.add_argument("--size", type=int, help="size for --profile (default: the issue's size)")
+    ap.add_argument("--top", type=int, default=25, help="rows per profile")
+    args = ap.parse_args(argv)
+
+    by_name: Dict[str, Scenario] = {s.name: s for s in SCENARIOS}
+    if args.profile:
+        scenario = by_name[args.profile]
+        profile_host(scenario, args.size or scenario.size, args.top)
+        return 0
+
+    scenarios = [by_name[n] for n in args.only] if args.only else SCENARIOS
+    scale = 10 if args.quick else 1
+
+    header = (f"{'scenario':<18} {'size':>5} {'episodes':>8} {'events':>7} {'total s':>8} "
+              f"{'sdk s':>8} {'act s':>6} {'handle':>8} {'ratio':>6} {'best':>6} {'t/h':>5} "
+              f"{'host ms/ep':>10} "
+              f"{'sdk ms/ep':>9} {'runs':>4}")
+    print(f"python {sys.version.split()[0]}, azure-functions-durable {_sdk_version()}; "
+          f"'runs' per row, columns from the median-ratio run, 'best' the lowest ratio")
+    print(header)
+    print("-" * len(header))
+    worst = 0.0
+    growth = []
+    for scenario in scenarios:
+        base = max(2, scenario.size // scale)
+        if scenario.halve and not args.full:
+            base = max(2, base // 2)
+        repeats = args.repeats or (1 if args.quick else scenario.repeats)
+        rows = []
+        for size in (base, base * 2):
+            runs = measure(scenario, size, repeats)
+            med = median_run(runs)
+            best = min(r.ratio for r in runs)
+            rows.append(med)
+            worst = max(worst, med.ratio)
+            print(f"{scenario.name:<18} {size:>5} {med.episodes:>8} {med.events:>7} "
+                  f"{med.total:>8.3f} {med.sdk:>8.3f} {med.activity:>6.3f} {med.handle:>8.3f} "
+                  f"{med.ratio:>6.2f} {best:>6.2f} {med.total / med.handle:>5.2f} "
+                  f"{fmt_ms(med.host_per_episode):>10} "
+                  f"{fmt_ms(med.sdk_per_episode):>9} {len(runs):>4}", flush=True)
+        growth.append((scenario.name, rows[1].host_per_episode / rows[0].host_per_episode,
+                       rows[1].sdk_per_episode / rows[0].sdk_per_episode))
+    print()
+    print("per-episode cost at 2x / at 1x (1.0 = follows new events, 2.0 = follows history)")
+    print(f"{'scenario':<18} {'host x2':>8} {'sdk x2':>8}")
+    for name, host_g, sdk_g in growth:
+        print(f"{name:<18} {host_g:>8.2f} {sdk_g:>8.2f}")
+    verdict = "OK" if worst <= TARGET else "OVER"
+    print(f"\nworst overhead ratio {worst:.2f} (target <= {TARGET}): {verdict}")
+    if args.check and worst > TARGET:
+        return 1
+    return 0
+
+
+def _sdk_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("azure-functions-durable")
+    except Exception:
+        return "?"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
