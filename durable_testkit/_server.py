@@ -272,9 +272,14 @@ class RealTimeDriver:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop the thread, then report what changed since its last tick."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()
+        try:
+            self.step()
+        except Exception as exc:  # shutting down; report and go
+            self.log(f"error while running orchestrations: {type(exc).__name__}: {exc}")
 
     def _run(self) -> None:
         while not self._stop.wait(self.tick):
