@@ -184,11 +184,11 @@ def _schedule(rt: Any, rec: _EntityRecord) -> None:
 
 # ---------------------------------------------------------------- senders
 def signal_entity(rt: Any, entity_id: Any, operation: str, input: Any = None) -> None:
-    """Queue a signal from outside any orchestration, as the client's HTTP call does.
+    """Queue a signal from outside any orchestration, as the HTTP API's signal does.
 
-    Reproduces ``DurableOrchestrationClient.signal_entity``: a falsy input (0,
-    "", False, [], None) is not sent at all, so the operation's ``get_input()``
-    raises inside the entity (a failed signal nobody sees).
+    ``None`` sends no input. The SDK client also drops other falsy inputs (0, "",
+    False); that quirk lives in the client (``rt.client.signal_entity`` shows it),
+    not here.
     """
     from .runtime import _dumps
 
@@ -199,7 +199,7 @@ def signal_entity(rt: Any, entity_id: Any, operation: str, input: Any = None) ->
     if _handle(rt, name) is None:
         raise UnknownFunctionError(name, "entity function", _registered_names(rt))
     op_input: Optional[str] = None
-    if input:  # the SDK client: json.dumps(operation_input) if operation_input else None
+    if input is not None:
         op_input = json.dumps(_dumps(input, f"The input of entity operation '{operation}'"))
     _enqueue(rt, _record(rt, sid, name, key), _Operation(operation, op_input, is_signal=True))
 

@@ -737,7 +737,22 @@ class InMemoryRuntime:
                 if slot.name is None or slot.name.lower() not in self._orchestrators:
                     return _missing_function(slot.name, "orchestrator",
                                              self._orchestrator_names(), self._activity_names())
+            elif slot.kind == "event":
+                # ext: CallEntityAsync and SignalEntity check the entity name before the
+                # shim's try, so an unknown one fails the orchestration, call or signal.
+                try:
+                    name, _ = p.split_scheduler_id(slot.action.get("instanceId") or "")
+                except ValueError:
+                    name = str(slot.action.get("instanceId"))
+                if name.lower() not in self._entities:
+                    return _missing_function(name, "entity", self._entity_names(), [])
         return None
+
+    def _entity_names(self) -> List[str]:
+        names = []
+        for key, value in self._entities.items():
+            names.append(getattr(value, "name", None) or key)
+        return names
 
     def _schedule(self, inst: _Instance, slots: List[Slot],
                   closing: List[Dict[str, Any]]) -> List[_Work]:
