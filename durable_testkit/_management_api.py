@@ -54,6 +54,10 @@ REWIND_NOT_SUPPORTED = (
     "the failed instance's history, which this host does not reproduce. Start a new instance "
     "with the same input instead (client.start_new), or test rewind against the real host.")
 
+RESTART_NOT_SUPPORTED = (
+    "Restart is not supported by durable-testkit's in-memory host yet. Start a new instance "
+    "with the old one's input instead (client.start_new).")
+
 _JSON = {"Content-Type": "application/json; charset=utf-8"}
 
 
@@ -180,6 +184,8 @@ def _route(rt: Any, method: str, route: Optional[List[str]], q: Dict[str, str],
                 return _lifecycle(rt, op, instance_id, q.get("reason", ""))
             if op == "rewind":
                 return _rewind(rt, instance_id)
+            if op == "restart":
+                return 501, dict(_JSON), json.dumps(RESTART_NOT_SUPPORTED)
     if head == "entities" and n == 3 and route[1]:
         if method == "POST":
             return _signal(rt, route[1], route[2], q.get("op", ""), body, headers)

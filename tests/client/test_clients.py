@@ -315,3 +315,8 @@ def test_several_asyncio_runs_with_the_real_client(rt: InMemoryRuntime) -> None:
     # A starter run by rt.http in between uses another loop; the client still works after it.
     assert rt.http("POST", "/api/orchestrators/hello_sequence").status_code == 202
     assert len(run(client.get_status_all())) == 4
+
+
+def test_restart_is_not_supported(client) -> None:
+    with pytest.raises(Exception, match="unexpected status code 501"):
+        run(client.restart("anything"))
