@@ -8,6 +8,7 @@ See docs/protocol.md for each fact and its source.
 from __future__ import annotations
 
 import json
+import time
 import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -135,6 +136,7 @@ class EpisodeResponse:
     raw: str
     crashed: Optional[BaseException] = None  # an SDK-internal error without the out-of-proc label
     stack: str = ""  # the user exception's traceback, for the failure details
+    sdk_seconds: float = 0.0  # time inside the SDK's handle alone (the benchmarks' floor)
 
 
 class ProtocolError(Exception):
@@ -143,28 +145,34 @@ class ProtocolError(Exception):
 
 def invoke_orchestrator(handle: Callable[[Any], Any], context_json: str) -> EpisodeResponse:
     """Call the real SDK handle once and read its answer, as the extension does."""
+    started = time.perf_counter()
     try:
         raw = handle(context_json)
     except Exception as exc:  # the SDK reports orchestrator failures this way
+        elapsed = time.perf_counter() - started
         text = str(exc)
         cut = text.find(_OUT_OF_PROC_LABEL)
         cause = exc.__cause__ or exc
         stack = "".join(traceback.format_exception(type(cause), cause, cause.__traceback__))
         if cut < 0:
             return EpisodeResponse(False, [], None, f"{type(exc).__name__}: {exc}", None,
-                                   "", crashed=exc, stack=stack)
+                                   "", crashed=exc, stack=stack, sdk_seconds=elapsed)
         raw = text[cut + len(_OUT_OF_PROC_LABEL):]
         state = json.loads(raw)
         resp = _read_state(state, raw)
         if not resp.error:
             resp.error = text[:cut] or type(exc).__name__
         resp.stack = stack
+        resp.sdk_seconds = elapsed
         return resp
+    elapsed = time.perf_counter() - started
     if not isinstance(raw, str):
         raise ProtocolError(
             f"the orchestrator handle returned {type(raw).__name__}, not the JSON string "
             "the out-of-process protocol requires (is this a df.Orchestrator.create handle?)")
-    return _read_state(json.loads(raw), raw)
+    resp = _read_state(json.loads(raw), raw)
+    resp.sdk_seconds = elapsed
+    return resp
 
 
 def _read_state(state: Dict[str, Any], raw: str) -> EpisodeResponse:

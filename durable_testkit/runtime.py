@@ -215,6 +215,8 @@ class InMemoryRuntime:
                  episode_timeout: float = 10.0) -> None:
         self.clock = VirtualClock(start_time)
         self.policy = policy if policy is not None else _policy.HostDefaultPolicy()
+        # The host default always answers 0: skip building decisions nobody reads.
+        self._default_policy = type(self.policy) is _policy.HostDefaultPolicy
         self.max_episodes = max_episodes
         self.max_actions = max_actions
         self.episode_timeout = episode_timeout
@@ -538,7 +540,7 @@ class InMemoryRuntime:
     def _step(self) -> None:
         ready = self._ready
         index = 0
-        if len(ready) > 1:
+        if len(ready) > 1 and not self._default_policy:
             index = self.policy.decide(_policy.Decision(
                 _policy.NEXT_WORK, tuple(w.label for w in ready)))
         if index == 0:
@@ -597,7 +599,7 @@ class InMemoryRuntime:
         if inst.inbox:
             batch = inst.inbox
             count = len(batch)
-            if count > 1:
+            if count > 1 and not self._default_policy:
                 choice = self.policy.decide(_policy.Decision(
                     _policy.BATCH, tuple(f"deliver {count - i} of {count}" for i in range(count)),
                     inst.instance_id))
@@ -635,7 +637,6 @@ class InMemoryRuntime:
         history_json = (inst.played_json + "," + new_json) if inst.played_json else new_json
         context = p.build_context_json(history_json, inst.input_text, inst.instance_id,
                                        inst.parent[0] if inst.parent else None)
-        started = time.perf_counter()
         try:
             with Watchdog.guard(self.episode_timeout):
                 resp = p.invoke_orchestrator(inst.orch.handle, context)
@@ -643,8 +644,7 @@ class InMemoryRuntime:
             raise RunawayOrchestrator(inst.instance_id, inst.orch.name,
                                       int(self.episode_timeout),
                                       "seconds in one episode without yielding") from None
-        finally:
-            self._sdk_seconds += time.perf_counter() - started
+        self._sdk_seconds += resp.sdk_seconds
 
         closing: List[Dict[str, Any]] = []
         if resp.crashed is not None:
@@ -915,7 +915,7 @@ class InMemoryRuntime:
         finally:
             self._activity_seconds += time.perf_counter() - started
         recorded = True
-        if self.policy is not None and not isinstance(self.policy, _policy.HostDefaultPolicy):
+        if not self._default_policy:
             recorded = self.policy.decide(_policy.Decision(
                 _policy.RECORD_COMPLETION,
                 (f"record the completion of {activity.name} #{slot.seq}",
@@ -1018,17 +1018,17 @@ class InMemoryRuntime:
         return inst
 
     def _history(self, inst: _Instance) -> Any:
-        from .history import InstanceHistory
-
-        return InstanceHistory(orchestrator=inst.orch.name, instance_id=inst.instance_id,
-                               events=tuple(_played(inst.history)), sdk_version=_sdk_version())
+        return _typed_history(inst.orch.name, inst.instance_id, inst.history)
 
     def _result(self, inst: _Instance) -> OrchestrationResult:
+        events = tuple(inst.history)  # a snapshot; typed and validated only if read
+        name, iid = inst.orch.name, inst.instance_id
         return OrchestrationResult(
-            instance_id=inst.instance_id, name=inst.orch.name, runtime_status=inst.status,
+            instance_id=iid, name=name, runtime_status=inst.status,
             input=_loads(inst.input_text), output=inst.output, custom_status=inst.custom_status,
-            error=inst.error, history=self._history(inst), created_time=inst.created,
-            last_updated_time=inst.updated, execution_id=inst.execution_id)
+            error=inst.error, created_time=inst.created, last_updated_time=inst.updated,
+            execution_id=inst.execution_id,
+            history_source=lambda: _typed_history(name, iid, events))
 
     def close(self) -> None:
         """Release the event loop used for async activities."""
@@ -1115,6 +1115,13 @@ def _details(exc: BaseException) -> str:
                        "ClassName": "System.Exception",
                        "Message": f"Exception: {type(exc).__name__}: {exc}",
                        "StackTrace": stack})
+
+
+def _typed_history(name: str, instance_id: str, events: Iterable[Dict[str, Any]]) -> Any:
+    from .history import InstanceHistory
+
+    return InstanceHistory(orchestrator=name, instance_id=instance_id,
+                           events=tuple(_played(events)), sdk_version=_sdk_version())
 
 
 def _played(events: Iterable[Dict[str, Any]]) -> Iterator[Dict[str, Any]]:

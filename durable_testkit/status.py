@@ -1,9 +1,9 @@
 """Plain, immutable values the runtime hands back: instance status and activity calls."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from azure.durable_functions import OrchestrationRuntimeStatus
 
@@ -46,10 +46,20 @@ class OrchestrationResult:
     output: Any
     custom_status: Any
     error: Optional[str]
-    history: "InstanceHistory"
     created_time: datetime
     last_updated_time: datetime
     execution_id: str
+    history_source: Callable[[], "InstanceHistory"] = field(repr=False, compare=False,
+                                                            default=None)  # type: ignore
+
+    @property
+    def history(self) -> "InstanceHistory":
+        """The execution's history as of this result (built on first read, then kept)."""
+        cached = self.__dict__.get("_history")
+        if cached is None:
+            cached = self.history_source()
+            object.__setattr__(self, "_history", cached)
+        return cached
 
     @property
     def is_terminal(self) -> bool:
