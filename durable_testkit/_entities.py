@@ -16,7 +16,7 @@ operation; the extension stores the state and answers callers with an
   ``_result`` is sticky across a batch, a failed operation keeps whatever state
   it set, Python entities cannot signal other entities.
 
-Wire shapes: docs/entities.md and section 7 of the protocol notes.
+Wire shapes: docs/runtime.md (Entities) and section 7 of the protocol notes.
 """
 from __future__ import annotations
 
