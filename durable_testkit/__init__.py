@@ -7,6 +7,7 @@ actions they return, and keeps time on a virtual clock.
 from __future__ import annotations
 
 from .app import AppFunctions, FunctionInfo, discover_app
+from .client import InMemoryClient
 from .clock import DEFAULT_START_TIME, VirtualClock
 from .errors import (AppDiscoveryError, DurableTestkitError, HistoryFormatError,
                      HttpHandlerMissing, InvalidOperationError, NonDeterminismError,
@@ -17,42 +18,50 @@ from .history import (EventType, HistoryEvent, InstanceHistory, load_history, re
 from .replay import ReplayResult, replay_episode, replay_history
 from .policy import Decision, HostDefaultPolicy, SchedulingPolicy, SeededPolicy
 from .runtime import InMemoryRuntime, RuntimeStats
+from .scenario import (HistoryBuilder, OrchestrationScenario, PendingTask, ScenarioError,
+                       next_actions)
 from .status import ActivityCall, OrchestrationResult, OrchestrationRuntimeStatus
 
 __all__ = [
     "ActivityCall",
     "AppDiscoveryError",
     "AppFunctions",
-    "DEFAULT_START_TIME",
     "Decision",
+    "DEFAULT_START_TIME",
+    "discover_app",
     "DurableTestkitError",
     "EventType",
     "FunctionInfo",
+    "HistoryBuilder",
     "HistoryEvent",
     "HistoryFormatError",
     "HostDefaultPolicy",
     "HttpHandlerMissing",
+    "InMemoryClient",
     "InMemoryRuntime",
     "InstanceHistory",
     "InvalidOperationError",
+    "load_history",
+    "next_actions",
     "NonDeterminismError",
     "OrchestrationResult",
     "OrchestrationRuntimeStatus",
+    "OrchestrationScenario",
     "OrchestrationStuck",
+    "PendingTask",
+    "render_event",
+    "render_timeline",
+    "replay_episode",
+    "replay_history",
     "ReplayResult",
     "RunawayOrchestrator",
     "RuntimeStats",
+    "save_history",
+    "ScenarioError",
     "SchedulingPolicy",
     "SeededPolicy",
     "SerializationError",
     "UnknownFunctionError",
     "UnknownInstanceError",
     "VirtualClock",
-    "discover_app",
-    "load_history",
-    "render_event",
-    "render_timeline",
-    "replay_episode",
-    "replay_history",
-    "save_history",
 ]
