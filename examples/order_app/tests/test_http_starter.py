@@ -1,7 +1,6 @@
 """The HTTP starter, invoked as the worker would invoke it, on the in-memory host."""
 import json
 
-
 from conftest import skip_if_unbuilt
 
 
