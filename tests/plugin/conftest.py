@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import textwrap
+from typing import Callable
 
 import pytest
 
@@ -69,6 +70,16 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
-def make_ini(pytester: pytest.Pytester, **options: str) -> None:
+def _make_ini(pytester: pytest.Pytester, **options: str) -> None:
     lines = "\n".join(f"{k} = {v}" for k, v in options.items())
     pytester.makeini("[pytest]\n" + textwrap.dedent(lines) + "\n")
+
+
+@pytest.fixture
+def make_ini() -> Callable[..., None]:
+    """``make_ini(pytester, key=value, ...)`` writes a ``[pytest]`` ini file.
+
+    A fixture rather than an import: every test folder's conftest is a module named
+    ``conftest``, so importing from it depends on collection order.
+    """
+    return _make_ini

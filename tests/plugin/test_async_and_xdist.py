@@ -1,14 +1,16 @@
 """The fixtures under pytest-asyncio and pytest-xdist (each skipped if not installed)."""
 from __future__ import annotations
 
-import pytest
+from typing import Callable
 
-from conftest import make_ini
+import pytest
 
 pytest_plugins = ["pytester"]
 
+MakeIni = Callable[..., None]
 
-def test_async_test_calls_a_starter_with_the_client(project: pytest.Pytester) -> None:
+
+def test_async_test_calls_a_starter_with_the_client(project: pytest.Pytester, make_ini: MakeIni) -> None:
     pytest.importorskip("pytest_asyncio")
     make_ini(project, durable_app="sample_app:app")
     project.makepyfile("""
@@ -35,7 +37,7 @@ def test_async_test_calls_a_starter_with_the_client(project: pytest.Pytester) ->
                                  "*of orchestrator 'hello': Completed"])
 
 
-def test_xdist_workers_share_nothing_and_report_sections(project: pytest.Pytester) -> None:
+def test_xdist_workers_share_nothing_and_report_sections(project: pytest.Pytester, make_ini: MakeIni) -> None:
     pytest.importorskip("xdist")
     make_ini(project, durable_app="sample_app:app")
     project.makepyfile("""

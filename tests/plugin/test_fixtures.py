@@ -1,14 +1,16 @@
 """durable_runtime, durable_client and orchestration_scenario, seen from a test suite."""
 from __future__ import annotations
 
-import pytest
+from typing import Callable
 
-from conftest import make_ini
+import pytest
 
 pytest_plugins = ["pytester"]
 
+MakeIni = Callable[..., None]
 
-def test_runtime_loads_the_ini_app_fresh_for_each_test(project: pytest.Pytester) -> None:
+
+def test_runtime_loads_the_ini_app_fresh_for_each_test(project: pytest.Pytester, make_ini: MakeIni) -> None:
     make_ini(project, durable_app="sample_app:app")
     project.makepyfile("""
         from durable_testkit import InMemoryRuntime
@@ -63,7 +65,7 @@ def test_runtime_is_closed_at_teardown(project: pytest.Pytester) -> None:
     project.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
 
 
-def test_unloadable_app_is_a_setup_error_naming_its_source(project: pytest.Pytester) -> None:
+def test_unloadable_app_is_a_setup_error_naming_its_source(project: pytest.Pytester, make_ini: MakeIni) -> None:
     make_ini(project, durable_app="no_such_module:app")
     project.makepyfile("def test_x(durable_runtime): pass")
     result = project.runpytest()
@@ -74,7 +76,7 @@ def test_unloadable_app_is_a_setup_error_naming_its_source(project: pytest.Pytes
     ])
 
 
-def test_durable_client_is_the_runtime_client(project: pytest.Pytester) -> None:
+def test_durable_client_is_the_runtime_client(project: pytest.Pytester, make_ini: MakeIni) -> None:
     make_ini(project, durable_app="sample_app:app")
     project.makepyfile("""
         def test_client(durable_runtime, durable_client):
@@ -84,7 +86,7 @@ def test_durable_client_is_the_runtime_client(project: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1)
 
 
-def test_scenario_factory_by_function_and_by_name(project: pytest.Pytester) -> None:
+def test_scenario_factory_by_function_and_by_name(project: pytest.Pytester, make_ini: MakeIni) -> None:
     make_ini(project, durable_app="sample_app:app", durable_start_time="2030-05-01T08:00:00Z")
     project.makepyfile("""
         import sample_app
@@ -118,7 +120,7 @@ def test_scenario_by_name_needs_an_app(project: pytest.Pytester) -> None:
         "test's function app, and none is set.*"])
 
 
-def test_scenario_unknown_name_lists_the_app_orchestrators(project: pytest.Pytester) -> None:
+def test_scenario_unknown_name_lists_the_app_orchestrators(project: pytest.Pytester, make_ini: MakeIni) -> None:
     make_ini(project, durable_app="sample_app:app")
     project.makepyfile("""
         def test_x(orchestration_scenario):

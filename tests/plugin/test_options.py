@@ -1,11 +1,13 @@
 """The durable_app marker (closest wins), --durable-app, the ini options, strict modes."""
 from __future__ import annotations
 
+from typing import Callable
+
 import pytest
 
-from conftest import make_ini
-
 pytest_plugins = ["pytester"]
+
+MakeIni = Callable[..., None]
 
 WHICH_APP = """
 def which(rt):
@@ -13,7 +15,7 @@ def which(rt):
 """
 
 
-def test_closest_marker_wins_test_over_class_over_module(project: pytest.Pytester) -> None:
+def test_closest_marker_wins_test_over_class_over_module(project: pytest.Pytester, make_ini: MakeIni) -> None:
     make_ini(project, durable_app="sample_app:app")
     project.makepyfile(WHICH_APP + """
 import pytest
@@ -51,7 +53,7 @@ def test_keeps_module_app_and_time(durable_runtime):
 
 
 def test_command_line_overrides_ini_and_marker_overrides_command_line(
-        project: pytest.Pytester) -> None:
+        project: pytest.Pytester, make_ini: MakeIni) -> None:
     make_ini(project, durable_app="sample_app:app")
     project.makepyfile(WHICH_APP + """
 import pytest
@@ -66,7 +68,7 @@ def test_marker(durable_runtime):
     project.runpytest("--durable-app", "other_app:app").assert_outcomes(passed=2)
 
 
-def test_ini_app_folder_is_relative_to_the_ini_file(project: pytest.Pytester) -> None:
+def test_ini_app_folder_is_relative_to_the_ini_file(project: pytest.Pytester, make_ini: MakeIni) -> None:
     app_dir = project.mkdir("myapp")
     (app_dir / "function_app.py").write_text(
         "import azure.durable_functions as df\napp = df.DFApp()\n\n"
@@ -78,7 +80,7 @@ def test_ini_app_folder_is_relative_to_the_ini_file(project: pytest.Pytester) ->
     project.runpytest(sub).assert_outcomes(passed=1)
 
 
-def test_start_time_from_ini(project: pytest.Pytester) -> None:
+def test_start_time_from_ini(project: pytest.Pytester, make_ini: MakeIni) -> None:
     make_ini(project, durable_start_time="2024-02-29T12:30:00+02:00")
     project.makepyfile("""
         def test_x(durable_runtime):
@@ -91,7 +93,7 @@ def test_start_time_from_ini(project: pytest.Pytester) -> None:
     ("yesterday", "not an ISO 8601 date and time; write it like 2024-01-01T00:00:00Z"),
     ("2024-01-01T00:00:00", "has no timezone, and virtual time must be an aware instant*"),
 ])
-def test_bad_start_time_is_a_usage_error(project: pytest.Pytester, value: str,
+def test_bad_start_time_is_a_usage_error(project: pytest.Pytester, make_ini: MakeIni, value: str,
                                          problem: str) -> None:
     make_ini(project, durable_start_time=value)
     project.makepyfile("def test_x(): pass")
@@ -118,7 +120,7 @@ def test_bad_marker_arguments_say_what_the_marker_takes(project: pytest.Pytester
     ])
 
 
-def test_strict_markers_and_strict_config_pass(project: pytest.Pytester) -> None:
+def test_strict_markers_and_strict_config_pass(project: pytest.Pytester, make_ini: MakeIni) -> None:
     make_ini(project, durable_app="sample_app:app",
              durable_start_time="2024-01-01T00:00:00Z",
              addopts="--strict-markers --strict-config")

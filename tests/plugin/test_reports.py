@@ -1,16 +1,18 @@
 """The "durable-testkit orchestrations" section of a failed test's report, line by line."""
 from __future__ import annotations
 
+from typing import Callable
+
 import pytest
 
-from conftest import make_ini
-
 pytest_plugins = ["pytester"]
+
+MakeIni = Callable[..., None]
 
 IID = "e3e70682c2094caca29f6fbed82c07cd"  # the first id of a runtime seeded with 0
 
 
-def test_non_determinism_is_marked_in_the_timeline(project: pytest.Pytester) -> None:
+def test_non_determinism_is_marked_in_the_timeline(project: pytest.Pytester, make_ini: MakeIni) -> None:
     make_ini(project, durable_app="sample_app:app")
     project.makepyfile("""
         def test_nd(durable_runtime):
@@ -41,7 +43,7 @@ def test_non_determinism_is_marked_in_the_timeline(project: pytest.Pytester) -> 
     ], consecutive=True)
 
 
-def test_failed_activity_marks_the_failed_task(project: pytest.Pytester) -> None:
+def test_failed_activity_marks_the_failed_task(project: pytest.Pytester, make_ini: MakeIni) -> None:
     make_ini(project, durable_app="sample_app:app")
     project.makepyfile("""
         def test_fail(durable_runtime):
@@ -63,7 +65,7 @@ def test_failed_activity_marks_the_failed_task(project: pytest.Pytester) -> None
     ], consecutive=True)
 
 
-def test_running_instance_shows_output_and_custom_status_lines(project: pytest.Pytester) -> None:
+def test_running_instance_shows_output_and_custom_status_lines(project: pytest.Pytester, make_ini: MakeIni) -> None:
     make_ini(project, durable_app="sample_app:app")
     project.makepyfile("""
         def test_two(durable_runtime):
@@ -86,7 +88,7 @@ def test_running_instance_shows_output_and_custom_status_lines(project: pytest.P
     ], consecutive=True)
 
 
-def test_long_history_shows_its_tail(project: pytest.Pytester) -> None:
+def test_long_history_shows_its_tail(project: pytest.Pytester, make_ini: MakeIni) -> None:
     make_ini(project, durable_app="sample_app:app")
     project.makepyfile("""
         def test_long(durable_runtime):
@@ -115,7 +117,7 @@ def test_passing_tests_and_tests_without_orchestrations_get_no_section(
     result.stdout.no_fnmatch_line("*durable-testkit orchestrations*")
 
 
-def test_scenario_section(project: pytest.Pytester) -> None:
+def test_scenario_section(project: pytest.Pytester, make_ini: MakeIni) -> None:
     make_ini(project, durable_app="sample_app:app")
     project.makepyfile("""
         def test_sc(orchestration_scenario):

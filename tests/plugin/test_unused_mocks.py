@@ -1,14 +1,16 @@
 """A mocked activity nothing called fails the test at teardown, unless the test opts out."""
 from __future__ import annotations
 
-import pytest
+from typing import Callable
 
-from conftest import make_ini
+import pytest
 
 pytest_plugins = ["pytester"]
 
+MakeIni = Callable[..., None]
 
-def test_unused_mock_fails_at_teardown_and_says_how_to_opt_out(project: pytest.Pytester) -> None:
+
+def test_unused_mock_fails_at_teardown_and_says_how_to_opt_out(project: pytest.Pytester, make_ini: MakeIni) -> None:
     make_ini(project, durable_app="sample_app:app")
     project.makepyfile(test_mocks="""
         def test_x(durable_runtime):
