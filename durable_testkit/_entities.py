@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import uuid
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +30,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 import azure.durable_functions as df
 
 from . import _protocol as p
+from . import _wire as w
 from . import policy as _policy
 from .errors import DurableTestkitError, InvalidOperationError, UnknownFunctionError
 
@@ -42,15 +42,6 @@ __all__ = ["DEFAULT_ENTITY_BATCH_SIZE", "EntityStatus", "entity_state", "entity_
 #: ``rt.entity_batch_size = n``. (The extension's own cap depends on the storage
 #: provider; 50 keeps batches realistic without making tests slow.)
 DEFAULT_ENTITY_BATCH_SIZE = 50
-
-# Request ids must be the same on every run of a test, so they are derived from
-# the caller's position in its history rather than drawn at random.
-_REQUEST_NAMESPACE = uuid.UUID("6f1c3a52-3f7e-4d0b-9c55-1f4f7e0d2b61")
-
-# What the response to a failed call carries; the SDK only checks the key exists
-# (models/entities/ResponseMessage.py: ``"exceptionType" in d``).
-_EXCEPTION_TYPE = "Error"
-
 
 @dataclass
 class _Operation:
@@ -216,29 +207,13 @@ def send_from_orchestration(rt: Any, inst: Any, slot: Any, stamp: str) -> Dict[s
     operation = action.get("operation")
     # The action's input is df_dumps(value) text; the request carries it as a JSON string.
     op_input = json.dumps(action.get("input"))
-    request_id = str(uuid.uuid5(_REQUEST_NAMESPACE,
-                                f"{inst.instance_id}\n{inst.execution_id}\n{slot.seq}"))
-    request: Dict[str, Any] = {"op": operation}
-    if is_signal:
-        request["signal"] = True
-    request.update({"input": op_input, "id": request_id, "parent": inst.instance_id,
-                    "parentExecution": inst.execution_id})
-    event = {"EventType": p.EVENT_SENT, "EventId": slot.seq, "IsPlayed": False,
-             "Timestamp": stamp, "InstanceId": sid, "Name": "op",
-             "Input": json.dumps(request)}
+    request_id = w.entity_request_id(inst.instance_id, inst.execution_id, slot.seq)
+    event = w.entity_message_sent(stamp, slot.seq, action, inst.instance_id, inst.execution_id,
+                                  request_id)
     if not is_signal:
         inst.shim.register_entity_request(slot, request_id)
-    try:
-        _, name, key = _scheduler_id(sid)
-    except (InvalidOperationError, TypeError):
-        name, key = "", ""
-    if not name or _handle(rt, name) is None:
-        # The extension checks the name (ThrowIfFunctionDoesNotExist); a call gets
-        # that message as its error, a signal has nobody to tell and is dropped.
-        if not is_signal:
-            _respond(rt, inst.instance_id, inst.execution_id, request_id,
-                     json.dumps(_missing_entity(rt, name or sid)), is_error=True)
-        return event
+    # runtime._check_functions has already failed the orchestration for an unknown name.
+    _, name, key = _scheduler_id(sid)
     _enqueue(rt, _record(rt, sid, name, key),
              _Operation(str(operation), op_input, is_signal, request_id,
                         (inst.instance_id, inst.execution_id)))
@@ -260,15 +235,10 @@ def _respond(rt: Any, instance_id: str, execution_id: str, request_id: str,
     inst = rt._instances.get(instance_id)
     if inst is None or inst.terminal:
         return  # the caller is gone; the host drops the response
-    payload: Dict[str, Any] = {"result": result_text}
-    if is_error:
-        payload["exceptionType"] = _EXCEPTION_TYPE
-    rt._post(inst, {"EventType": p.EVENT_RAISED, "EventId": -1, "IsPlayed": False,
-                    "Timestamp": p.format_timestamp(rt.clock.now), "Name": request_id,
-                    "Input": json.dumps(payload)}, execution_id)
+    rt._post(inst, w.entity_response(rt.clock.now, request_id, result_text, is_error),
+             execution_id)
 
 
-# ---------------------------------------------------------------- the scheduler's work
 def run_entity_batch(rt: Any, work: Any) -> None:
     """Run one batch of the entity's queued operations through the SDK handle."""
     rec: Optional[_EntityRecord] = rt._entity_instances.get(work.instance_id)

@@ -30,6 +30,7 @@ from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
 from . import _protocol as p
+from . import _wire as w
 from . import policy as _policy
 from ._replay import NonDeterminism, ReplayShim, Slot
 from ._watchdog import EpisodeTimeout, Watchdog
@@ -39,21 +40,9 @@ from .errors import (HttpHandlerMissing, InvalidOperationError, OrchestrationStu
                      UnknownInstanceError)
 from .status import TERMINAL_STATUSES, ActivityCall, OrchestrationResult
 
-try:  # the SDK's own serializer (1.6+), so payloads encode exactly as in Azure
-    from azure.durable_functions.models.utils.df_serialization import df_dumps as _df_dumps
-except ImportError:  # pragma: no cover - SDK 1.3-1.5 used this pipeline directly
-    from azure.functions._durable_functions import _serialize_custom_object
-
-    def _df_dumps(value: Any) -> str:
-        return json.dumps(value, default=_serialize_custom_object)
-
 __all__ = ["InMemoryRuntime", "RuntimeStats"]
 
 _ND_PREFIX = "Non-Deterministic workflow detected: "
-# dtfx: OrchestrationStatus, the numbers ExecutionCompleted carries on the wire.
-_DTFX_STATUS = {"Running": 0, "Completed": 1, "ContinuedAsNew": 2, "Failed": 3, "Canceled": 4,
-                "Terminated": 5, "Pending": 6, "Suspended": 7}
-
 
 @dataclass(frozen=True)
 class RuntimeStats:
@@ -348,9 +337,7 @@ class InMemoryRuntime:
     def _deliver_event(self, inst: _Instance, event_name: str, input_text: Optional[str]) -> None:
         if inst.terminal:
             return
-        self._post(inst, {"EventType": p.EVENT_RAISED, "EventId": -1, "IsPlayed": False,
-                          "Timestamp": p.format_timestamp(self.clock.now), "Name": event_name,
-                          "Input": input_text}, None)
+        self._post(inst, w.event_raised(self.clock.now, event_name, input_text), None)
 
     def terminate(self, instance_id: str, reason: str = "") -> None:
         """Terminate a running instance; its output becomes the reason, as in Azure."""
@@ -358,9 +345,7 @@ class InMemoryRuntime:
             inst = self._instance(instance_id)
             if inst.terminal:
                 return
-            self._append_episode(inst, [
-                {"EventType": p.EXECUTION_TERMINATED, "EventId": -1, "IsPlayed": False,
-                 "Timestamp": p.format_timestamp(self.clock.now), "Input": reason}])
+            self._append_episode(inst, [w.execution_terminated(self.clock.now, reason)])
             self._finish(inst, Status.Terminated, output=reason, result_text=json.dumps(reason))
 
     def suspend(self, instance_id: str, reason: str = "") -> None:
@@ -371,9 +356,7 @@ class InMemoryRuntime:
                 return
             inst.suspended = True
             inst.status = Status.Suspended
-            self._append_episode(inst, [
-                {"EventType": p.EXECUTION_SUSPENDED, "EventId": -1, "IsPlayed": False,
-                 "Timestamp": p.format_timestamp(self.clock.now), "Reason": reason}])
+            self._append_episode(inst, [w.execution_suspended(self.clock.now, reason)])
 
     def resume(self, instance_id: str, reason: str = "") -> None:
         """Resume a suspended instance; the messages it queued are delivered."""
@@ -383,9 +366,7 @@ class InMemoryRuntime:
                 return
             inst.suspended = False
             inst.status = Status.Running if inst.started else Status.Pending
-            self._append_episode(inst, [
-                {"EventType": p.EXECUTION_RESUMED, "EventId": -1, "IsPlayed": False,
-                 "Timestamp": p.format_timestamp(self.clock.now), "Reason": reason}])
+            self._append_episode(inst, [w.execution_resumed(self.clock.now, reason)])
             if inst.inbox or not inst.started:
                 self._enqueue_episode(inst)
 
@@ -579,9 +560,7 @@ class InMemoryRuntime:
             inst = self._instances.get(iid)
             if inst is None or inst.terminal or inst.execution_id != exec_id:
                 continue  # the host drops timers of finished executions
-            self._post(inst, {"EventType": p.TIMER_FIRED, "EventId": -1, "IsPlayed": False,
-                              "Timestamp": p.format_timestamp(instant), "TimerId": seq,
-                              "FireAt": fire_text}, exec_id)
+            self._post(inst, w.timer_fired(instant, seq, fire_text), exec_id)
 
     def _waiting_for(self, inst: _Instance) -> List[str]:
         if inst.suspended:
@@ -618,8 +597,7 @@ class InMemoryRuntime:
     def _run_episode(self, inst: _Instance, messages: List[Dict[str, Any]]) -> None:
         now = self.clock.now
         stamp = p.format_timestamp(now)
-        new: List[Dict[str, Any]] = [{"EventType": p.ORCHESTRATOR_STARTED, "EventId": -1,
-                                      "IsPlayed": False, "Timestamp": stamp}]
+        new: List[Dict[str, Any]] = [w.orchestrator_started(stamp)]
         if not inst.started:
             inst.started = True
             inst.status = Status.Running
@@ -689,30 +667,22 @@ class InMemoryRuntime:
                 inst.done_waiting_for_timers = True
             else:
                 result_text = json.dumps(resp.output)
-                closing.append({"EventType": p.EXECUTION_COMPLETED, "EventId": -1,
-                                "IsPlayed": False, "Timestamp": stamp,
-                                "OrchestrationStatus": _DTFX_STATUS["Completed"], "Result": result_text})
+                closing.append(w.execution_completed(stamp, w.COMPLETED, result_text))
                 self._finish(inst, Status.Completed, output=resp.output, result_text=result_text)
         self._close_episode(inst, base, closing)
         for work in scheduled:
             self._ready.append(work)
 
     def _execution_started(self, inst: _Instance, stamp: str) -> Dict[str, Any]:
-        event: Dict[str, Any] = {
-            "EventType": p.EXECUTION_STARTED, "EventId": -1, "IsPlayed": False,
-            "Timestamp": stamp, "Name": inst.orch.name, "Input": inst.input_text,
-            "Version": inst.version,
-            "OrchestrationInstance": {"InstanceId": inst.instance_id,
-                                      "ExecutionId": inst.execution_id},
-            "ParentInstance": None,
-        }
+        parent_info = None
         if inst.parent is not None:
             parent_id, parent_exec, seq = inst.parent
             parent = self._instances.get(parent_id)
-            event["ParentInstance"] = {
+            parent_info = {
                 "Name": parent.orch.name if parent else None, "TaskScheduleId": seq,
                 "OrchestrationInstance": {"InstanceId": parent_id, "ExecutionId": parent_exec}}
-        return event
+        return w.execution_started(stamp, inst.orch.name, inst.input_text, inst.instance_id,
+                                   inst.execution_id, inst.version, parent_info)
 
     def _replay(self, inst: _Instance, actions: List[Dict[str, Any]], base: int) -> List[Slot]:
         """Feed the extension-side replay: incrementally, or from scratch if the actions changed."""
@@ -766,9 +736,7 @@ class InMemoryRuntime:
                 input_text = action.get("input")
                 if slot.name == p.HTTP_ACTIVITY_NAME:
                     input_text = json.dumps(action.get("httpRequest"))
-                closing.append({"EventType": p.TASK_SCHEDULED, "EventId": slot.seq,
-                                "IsPlayed": False, "Timestamp": stamp, "Name": name,
-                                "Input": input_text, "Version": ""})
+                closing.append(w.task_scheduled(stamp, slot.seq, name, input_text))
                 work.append(_Work("activity", inst.instance_id,
                                   f"activity {name} #{slot.seq} of [{inst.instance_id}]",
                                   slot=slot, execution_id=inst.execution_id,
@@ -777,18 +745,15 @@ class InMemoryRuntime:
                 fire_at = slot.fire_at
                 assert fire_at is not None
                 fire_text = p.format_timestamp(fire_at)
-                closing.append({"EventType": p.TIMER_CREATED, "EventId": slot.seq,
-                                "IsPlayed": False, "Timestamp": stamp, "FireAt": fire_text})
+                closing.append(w.timer_created(stamp, slot.seq, fire_text))
                 self._timer_counter += 1
                 heapq.heappush(self._timers, (fire_at, self._timer_counter, inst.instance_id,
                                               inst.execution_id, slot.seq, fire_text))
             elif slot.kind == "suborchestration":
                 child = self._orchestrators[slot.name.lower()]  # type: ignore[union-attr]
                 child_id = action.get("instanceId") or f"{inst.execution_id}:{slot.seq}"
-                closing.append({"EventType": p.SUB_ORCHESTRATION_CREATED, "EventId": slot.seq,
-                                "IsPlayed": False, "Timestamp": stamp, "Name": child.name,
-                                "InstanceId": child_id, "Input": action.get("input"),
-                                "Version": action.get("version")})
+                closing.append(w.sub_created(stamp, slot.seq, child.name, child_id,
+                                             action.get("input"), action.get("version")))
                 self._start_child(inst, slot, child, child_id, action)
             else:  # entity messages
                 closing.append(self._send_entity_message(inst, slot, stamp))
@@ -806,10 +771,7 @@ class InMemoryRuntime:
                 reason = (f"An Orchestration instance with the ID '{child_id}' already exists "
                           f"and is {existing.status.value}.")
         if reason is not None:
-            self._post(parent, {"EventType": p.SUB_ORCHESTRATION_FAILED, "EventId": -1,
-                                "IsPlayed": False,
-                                "Timestamp": p.format_timestamp(self.clock.now),
-                                "TaskScheduledId": slot.seq, "Reason": reason, "Details": None},
+            self._post(parent, w.sub_failed(self.clock.now, slot.seq, reason, None),
                        parent.execution_id)
             return
         self._create_instance(child, action.get("input"), child_id,
@@ -825,9 +787,7 @@ class InMemoryRuntime:
                          closing: List[Dict[str, Any]], base: int) -> None:
         stamp = p.format_timestamp(self.clock.now)
         new_input = action.get("input")
-        closing.append({"EventType": p.EXECUTION_COMPLETED, "EventId": -1, "IsPlayed": False,
-                        "Timestamp": stamp, "OrchestrationStatus": _DTFX_STATUS["ContinuedAsNew"],
-                        "Result": new_input})
+        closing.append(w.execution_completed(stamp, w.CONTINUED_AS_NEW, new_input))
         self._close_episode(inst, base, closing)
         inst.previous_executions.append(inst.history)
         inst.status = Status.ContinuedAsNew
@@ -838,8 +798,7 @@ class InMemoryRuntime:
         self._enqueue_episode(inst)
 
     def _close_episode(self, inst: _Instance, base: int, closing: List[Dict[str, Any]]) -> None:
-        closing.append({"EventType": p.ORCHESTRATOR_COMPLETED, "EventId": -1, "IsPlayed": False,
-                        "Timestamp": p.format_timestamp(self.clock.now)})
+        closing.append(w.orchestrator_completed(self.clock.now))
         inst.history.extend(closing)
         played = [dict(e, IsPlayed=True) for e in inst.history[base:]]
         chunk = ",".join(p.dumps_wire(e) for e in played)
@@ -849,8 +808,7 @@ class InMemoryRuntime:
     def _append_episode(self, inst: _Instance, events: List[Dict[str, Any]]) -> None:
         """Record host-only events (terminate, suspend, resume) as an episode of their own."""
         base = len(inst.history)
-        inst.history.append({"EventType": p.ORCHESTRATOR_STARTED, "EventId": -1,
-                             "IsPlayed": False, "Timestamp": p.format_timestamp(self.clock.now)})
+        inst.history.append(w.orchestrator_started(self.clock.now))
         inst.history.extend(events)
         self._close_episode(inst, base, [])
 
@@ -858,11 +816,7 @@ class InMemoryRuntime:
               stack: str = "") -> None:
         # ext: OutOfProcOrchestrationShim puts "Message: <error>, StackTrace: <stack>" in details.
         inst.failure_text = f"Message: {error}, StackTrace: {stack}"
-        closing.append({"EventType": p.EXECUTION_COMPLETED, "EventId": -1, "IsPlayed": False,
-                        "Timestamp": p.format_timestamp(self.clock.now),
-                        "OrchestrationStatus": _DTFX_STATUS["Failed"], "Result": error,
-                        "FailureDetails": {"ErrorType": "OrchestrationFailureException",
-                                           "ErrorMessage": error}})
+        closing.append(w.execution_completed(self.clock.now, w.FAILED, error, error))
         self._finish(inst, Status.Failed, output=error, result_text=error, error=error)
 
     def _finish(self, inst: _Instance, status: Status, output: Any, result_text: Optional[str],
@@ -880,13 +834,10 @@ class InMemoryRuntime:
             return
         stamp = p.format_timestamp(self.clock.now)
         if status == Status.Completed:
-            event = {"EventType": p.SUB_ORCHESTRATION_COMPLETED, "EventId": -1, "IsPlayed": False,
-                     "Timestamp": stamp, "TaskScheduledId": seq, "Result": result_text}
+            event = w.sub_completed(stamp, seq, result_text)
         else:
             reason = error if error is not None else str(output)
-            event = {"EventType": p.SUB_ORCHESTRATION_FAILED, "EventId": -1, "IsPlayed": False,
-                     "Timestamp": stamp, "TaskScheduledId": seq, "Reason": reason,
-                     "Details": getattr(inst, "failure_text", None)}
+            event = w.sub_failed(stamp, seq, reason, inst.failure_text)
         self._post(parent, event, parent_exec)
 
     # -- activities -------------------------------------------------------------------
@@ -931,14 +882,12 @@ class InMemoryRuntime:
             return
         stamp = p.format_timestamp(self.clock.now)
         if exception is None:
-            event = {"EventType": p.TASK_COMPLETED, "EventId": -1, "IsPlayed": False,
-                     "Timestamp": stamp, "TaskScheduledId": slot.seq, "Result": result_text}
+            event = w.task_completed(stamp, slot.seq, result_text)
         else:
-            event = {"EventType": p.TASK_FAILED, "EventId": -1, "IsPlayed": False,
-                     "Timestamp": stamp, "TaskScheduledId": slot.seq,
-                     "Reason": f"Activity function '{activity.name}' failed: "
-                               f"{type(exception).__name__}: {exception}",
-                     "Details": _details(exception)}
+            event = w.task_failed(stamp, slot.seq,
+                                  f"Activity function '{activity.name}' failed: "
+                                  f"{type(exception).__name__}: {exception}",
+                                  _details(exception))
         self._post(inst, event, work.execution_id)
 
     def _call(self, activity: _Activity, value: Any) -> Any:
@@ -983,14 +932,12 @@ class InMemoryRuntime:
         try:
             response = self._http_handler(dict(request))
             text = _dumps(response, "The call_http handler's response")
-            event = {"EventType": p.TASK_COMPLETED, "EventId": -1, "IsPlayed": False,
-                     "Timestamp": stamp, "TaskScheduledId": slot.seq, "Result": text}
+            event = w.task_completed(stamp, slot.seq, text)
         except SerializationError:
             raise
         except Exception as exc:
-            event = {"EventType": p.TASK_FAILED, "EventId": -1, "IsPlayed": False,
-                     "Timestamp": stamp, "TaskScheduledId": slot.seq,
-                     "Reason": f"{type(exc).__name__}: {exc}", "Details": _details(exc)}
+            event = w.task_failed(stamp, slot.seq, f"{type(exc).__name__}: {exc}",
+                                  _details(exc))
         if not inst.terminal:
             self._post(inst, event, work.execution_id)
 
@@ -1088,20 +1035,8 @@ def _missing_function(name: Optional[str], kind: str, known: List[str], other: L
     return msg
 
 
-def _dumps(value: Any, what: str) -> Optional[str]:
-    try:
-        return _df_dumps(value)
-    except (TypeError, ValueError) as exc:
-        raise SerializationError(what, value, exc) from None
-
-
-def _loads(text: Optional[str]) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+_dumps = w.dumps
+_loads = w.loads
 
 
 def _details(exc: BaseException) -> str:

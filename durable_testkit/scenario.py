@@ -25,7 +25,7 @@ from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequ
 import azure.durable_functions as df
 
 from . import _protocol as p
-from . import _scenario_wire as w
+from . import _wire as w
 from ._replay import NonDeterminism, ReplayShim, Slot
 from ._watchdog import EpisodeTimeout, Watchdog
 from .clock import DEFAULT_START_TIME, VirtualClock
@@ -670,9 +670,8 @@ class OrchestrationScenario:
                                              task.instance_id or "", a.get("input"),
                                              a.get("version")))
             else:
-                request_id = None
+                request_id = w.entity_request_id(self.instance_id, ex.execution_id, slot.seq)
                 if task.kind == "entity_call":
-                    request_id = w.entity_request_id(self.instance_id, ex.execution_id, slot.seq)
                     ex.entity_requests[slot.seq] = request_id
                     ex.shim.register_entity_request(slot, request_id)
                 closing.append(w.entity_message_sent(now, slot.seq, a, self.instance_id,
