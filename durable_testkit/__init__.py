@@ -12,7 +12,7 @@ from .clock import DEFAULT_START_TIME, VirtualClock
 from .errors import (AppDiscoveryError, DurableTestkitError, HistoryFormatError,
                      HttpHandlerMissing, InvalidOperationError, NonDeterminismError,
                      OrchestrationStuck, RunawayOrchestrator, SerializationError,
-                     UnknownFunctionError, UnknownInstanceError)
+                     UnknownFunctionError, UnknownInstanceError, UnknownRouteError)
 from .history import (EventType, HistoryEvent, InstanceHistory, load_history, render_event,
                       render_timeline, save_history)
 from .replay import ReplayResult, replay_episode, replay_history
@@ -63,5 +63,6 @@ __all__ = [
     "SerializationError",
     "UnknownFunctionError",
     "UnknownInstanceError",
+    "UnknownRouteError",
     "VirtualClock",
 ]

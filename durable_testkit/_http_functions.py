@@ -19,9 +19,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 
-from .errors import DurableTestkitError, InvalidOperationError
+from .errors import InvalidOperationError, UnknownRouteError
 
-__all__ = ["UnknownRouteError", "invoke_http", "routes"]
+__all__ = ["invoke_http", "routes"]
 
 ROUTE_PREFIX = "api"
 
@@ -33,21 +33,6 @@ _CONSTRAINTS = {
     "datetime": r"[^/]+",
 }
 _PARAM = re.compile(r"\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z]+)(?:\([^)]*\))?)?(\?)?\}")
-
-
-class UnknownRouteError(DurableTestkitError, LookupError):
-    """No HTTP-triggered function of the app answers this method and path."""
-
-    def __init__(self, method: str, path: str, known: List[Tuple[str, str, str]]) -> None:
-        self.method = method
-        self.path = path
-        self.known = known
-        listed = "\n".join(f"  {name}: [{methods}] /{ROUTE_PREFIX}/{route}"
-                           for methods, route, name in known) or "  (none)"
-        super().__init__(
-            f"No HTTP-triggered function answers {method} {path}. The Functions host would "
-            f"answer 404. The app's HTTP routes:\n{listed}\nPaths may start with /api/ or "
-            "leave it out; route parameters are written {name}, {name?} or {name:int}.")
 
 
 class _Out:

@@ -157,7 +157,8 @@ def _make_handler(server: LoopbackServer) -> type:
 
 def _call_function(server: LoopbackServer, method: str, path: str, raw: bytes,
                    headers: Dict[str, str], origin: str) -> Tuple[int, Dict[str, str], bytes]:
-    from ._http_functions import UnknownRouteError, invoke_http
+    from ._http_functions import invoke_http
+    from .errors import UnknownRouteError
 
     try:
         response = invoke_http(server.rt, method, path, raw or None, headers, origin=origin)

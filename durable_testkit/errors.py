@@ -6,7 +6,7 @@ tests can compare message text and tools can read the fields.
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Tuple
 
 __all__ = [
     "DurableTestkitError",
@@ -20,6 +20,7 @@ __all__ = [
     "AppDiscoveryError",
     "HttpHandlerMissing",
     "InvalidOperationError",
+    "UnknownRouteError",
 ]
 
 
@@ -165,3 +166,18 @@ class HttpHandlerMissing(DurableTestkitError):
 
 class InvalidOperationError(DurableTestkitError):
     """An API was used in a way the Durable host does not allow (e.g. a reused instance id)."""
+
+
+class UnknownRouteError(DurableTestkitError, LookupError):
+    """No HTTP-triggered function of the app answers this method and path."""
+
+    def __init__(self, method: str, path: str, known: Sequence[Tuple[str, str, str]]) -> None:
+        self.method = method
+        self.path = path
+        self.known = known
+        listed = "\n".join(f"  {name}: [{methods}] /api/{route}"
+                           for methods, route, name in known) or "  (none)"
+        super().__init__(
+            f"No HTTP-triggered function answers {method} {path}. The Functions host would "
+            f"answer 404. The app's HTTP routes:\n{listed}\nPaths may start with /api/ or "
+            "leave it out; route parameters are written {name}, {name?} or {name:int}.")

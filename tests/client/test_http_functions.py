@@ -10,7 +10,8 @@ import pytest
 from _client_support import run
 
 from durable_testkit import InMemoryRuntime
-from durable_testkit._http_functions import UnknownRouteError, _compile
+from durable_testkit import UnknownRouteError
+from durable_testkit._http_functions import _compile
 
 
 def _fetch(url: str, method: str = "GET", body: bytes = None, headers: dict = None):
