@@ -20,7 +20,7 @@ from .policy import Decision, HostDefaultPolicy, SchedulingPolicy, SeededPolicy
 from .runtime import InMemoryRuntime, RuntimeStats
 from .scenario import (HistoryBuilder, OrchestrationScenario, PendingTask, ScenarioError,
                        next_actions)
-from .status import ActivityCall, OrchestrationResult, OrchestrationRuntimeStatus
+from .status import ActivityCall, Divergence, OrchestrationResult, OrchestrationRuntimeStatus
 
 __all__ = [
     "ActivityCall",
@@ -28,6 +28,7 @@ __all__ = [
     "AppFunctions",
     "Decision",
     "DEFAULT_START_TIME",
+    "Divergence",
     "discover_app",
     "DurableTestkitError",
     "EventType",

@@ -38,7 +38,7 @@ from .clock import VirtualClock
 from .errors import (HttpHandlerMissing, InvalidOperationError, OrchestrationStuck,
                      RunawayOrchestrator, SerializationError, UnknownFunctionError,
                      UnknownInstanceError)
-from .status import TERMINAL_STATUSES, ActivityCall, OrchestrationResult
+from .status import TERMINAL_STATUSES, ActivityCall, Divergence, OrchestrationResult
 
 __all__ = ["InMemoryRuntime", "RuntimeStats"]
 
@@ -975,7 +975,8 @@ class InMemoryRuntime:
             input=_loads(inst.input_text), output=inst.output, custom_status=inst.custom_status,
             error=inst.error, created_time=inst.created, last_updated_time=inst.updated,
             execution_id=inst.execution_id,
-            history_source=lambda: _typed_history(name, iid, events))
+            history_source=lambda: _typed_history(name, iid, events),
+            divergence=_divergence(inst.failure_details))
 
     def close(self) -> None:
         """Release the event loop used for async activities."""
@@ -1050,6 +1051,12 @@ def _details(exc: BaseException) -> str:
                        "ClassName": "System.Exception",
                        "Message": f"Exception: {type(exc).__name__}: {exc}",
                        "StackTrace": stack})
+
+
+def _divergence(nd: Optional[NonDeterminism]) -> Optional[Divergence]:
+    if nd is None:
+        return None
+    return Divergence(nd.event_index, nd.expected, nd.actual, nd.detail)
 
 
 def _typed_history(name: str, instance_id: str, events: Iterable[Dict[str, Any]]) -> Any:

@@ -10,7 +10,8 @@ from azure.durable_functions import OrchestrationRuntimeStatus
 if TYPE_CHECKING:  # pragma: no cover
     from .history import InstanceHistory
 
-__all__ = ["OrchestrationResult", "ActivityCall", "OrchestrationRuntimeStatus", "TERMINAL_STATUSES"]
+__all__ = ["OrchestrationResult", "ActivityCall", "Divergence", "OrchestrationRuntimeStatus",
+           "TERMINAL_STATUSES"]
 
 #: Statuses an instance never leaves on its own.
 TERMINAL_STATUSES = frozenset({
@@ -19,6 +20,24 @@ TERMINAL_STATUSES = frozenset({
     OrchestrationRuntimeStatus.Terminated,
     OrchestrationRuntimeStatus.Canceled,
 })
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """Where the code's replay stopped matching the recorded history.
+
+    Attributes:
+        event_index: the index, in the execution's history, of the scheduling event
+            that no longer matches (-1 if the action list itself was invalid).
+        expected: what the history recorded there.
+        actual: what the code scheduled with that sequence number instead.
+        detail: the host's (DTFx's) message.
+    """
+
+    event_index: int
+    expected: str
+    actual: str
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -37,6 +56,7 @@ class OrchestrationResult:
         history: the current execution's history.
         created_time / last_updated_time: virtual instants.
         execution_id: the current execution (a new one after continue_as_new).
+        divergence: for an instance failed by non-determinism, where it diverged.
     """
 
     instance_id: str
@@ -51,6 +71,7 @@ class OrchestrationResult:
     execution_id: str
     history_source: Callable[[], "InstanceHistory"] = field(repr=False, compare=False,
                                                             default=None)  # type: ignore
+    divergence: Optional[Divergence] = None
 
     @property
     def history(self) -> "InstanceHistory":

@@ -89,7 +89,7 @@ def render_runtime(rt: InMemoryRuntime, label: str) -> str:
         lines.append("")
         lines.extend(_render_instance(
             iid, result.name, result.runtime_status.value, result.output, result.error,
-            result.custom_status, list(result.history.events), _non_determinism(rt, iid)))
+            result.custom_status, list(result.history.events), result.divergence))
     if len(ids) > MAX_INSTANCES:
         lines.append("")
         lines.append(f"... and {len(ids) - MAX_INSTANCES} more instances "
@@ -136,13 +136,6 @@ def _timeline(events: Sequence[Any], mark: Optional[int]) -> str:
     head = f"     ... {start} earlier events"
     return "\n".join([head] + ["  " + render_event(e, i)
                                for i, e in enumerate(events) if i >= start])
-
-
-def _non_determinism(rt: InMemoryRuntime, iid: str) -> Any:
-    # Internal: the runtime keeps the divergence (a _replay.NonDeterminism) on its
-    # instance record only; the public status carries just the error text.
-    record = getattr(rt, "_instances", {}).get(iid)
-    return getattr(record, "failure_details", None)
 
 
 def _last_failed_task(events: Sequence[Any]) -> Optional[int]:

@@ -517,3 +517,23 @@ def test_task_all_failure_holds_later_work_until_all_children_finish() -> None:
     result = rt.run("fan")
     assert result.output == "ok"
     assert [c.name for c in rt.activity_calls] == ["fails", "slow", "echo"]
+
+
+def test_a_non_determinism_failure_says_where_it_diverged() -> None:
+    calls = {"n": 0}
+
+    def flips(context):
+        calls["n"] += 1
+        yield context.call_activity("echo", 1)
+        yield context.call_activity("echo" if calls["n"] < 3 else "other", 2)
+        yield context.call_activity("echo", 3)
+
+    rt = make(flips=flips)
+    rt.register_activity("other", lambda x: x)
+    result = rt.run("flips")
+    d = result.divergence
+    assert d is not None
+    assert (d.expected, d.actual) == ("activity 'echo' #1", "activity 'other' #1")
+    assert type(result.history.events[d.event_index]).__name__ == "TaskScheduled"
+    assert result.history.events[d.event_index].event_id == 1
+    assert make(flips=counter_loop).run("flips", 2).divergence is None
