@@ -506,6 +506,25 @@ def _finish_suppressions(ctx: FileContext) -> None:
     ctx.analysis.suppressions = out
 
 
+MAX_BRACKET_DEPTH = 500
+_OPEN = frozenset(b"([{")
+_CLOSE = frozenset(b")]}")
+
+
+def _bracket_depth(source: bytes) -> int:
+    """Deepest bracket nesting, counting brackets in strings too (an upper bound)."""
+    if sum(source.count(c) for c in (b"(", b"[", b"{")) <= MAX_BRACKET_DEPTH:
+        return 0
+    depth = deepest = 0
+    for byte in source:
+        if byte in _OPEN:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in _CLOSE:
+            depth = max(depth - 1, 0)
+    return deepest
+
+
 def analyze_source(
     path: str,
     source: bytes,
@@ -515,6 +534,14 @@ def analyze_source(
     rules: Sequence[type[Rule]] = RULES,
 ) -> FileAnalysis:
     """Parse ``source`` once and run every rule over it. Never raises."""
+    depth = _bracket_depth(source)
+    if depth > MAX_BRACKET_DEPTH:
+        # libcst's native parser overflows its stack (a segfault, not an exception) on brackets
+        # nested a few thousand deep; CPython itself refuses more than 200.
+        analysis = FileAnalysis(path=path, module=mod.name)
+        analysis.parse_error = Report(
+            "DF001", 1, 0, f"cannot parse file: brackets nested {depth} deep (Python allows 200)", None)
+        return analysis
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
@@ -972,7 +999,7 @@ def finish(
             if settings.fix:
                 fixed_ids = {id(r) for r in fix_reports(file_findings, settings)}
                 file_findings = [(f, r) for f, r in file_findings if id(r) not in fixed_ids]
-        findings.extend(f for f, _ in file_findings)
+        findings.extend(sorted(f for f, _ in file_findings))
     return _Finished(tuple(findings), tuple(fixes), tuple(errors))
 
 
