@@ -48,6 +48,8 @@ MARKERS = (
     b"DurableOrchestrationContext",
     b"activity_trigger",
 )
+#: Only files containing one of these can register an orchestrator (V1 entry scripts aside).
+ORCHESTRATOR_MARKERS = (b"orchestration_trigger", b"Orchestrator.create")
 PARALLEL_THRESHOLD = 24
 
 
@@ -113,6 +115,7 @@ class FileAnalysis:
     suppressions: list[Suppression] = field(default_factory=list)
     parse_error: Optional[Report] = None
     internal_error: Optional[str] = None
+    light: bool = False  # only registered activity names were collected
 
 
 # ---------------------------------------------------------------------------------------------
@@ -532,8 +535,13 @@ def analyze_source(
     settings: Settings,
     v1: Optional[V1Function] = None,
     rules: Sequence[type[Rule]] = RULES,
+    light_ok: bool = False,
 ) -> FileAnalysis:
-    """Parse ``source`` once and run every rule over it. Never raises."""
+    """Parse ``source`` once and run every rule over it. Never raises.
+
+    With ``light_ok``, a file that registers no orchestrator is only scanned for activity names
+    (no metadata, no rules); the engine analyses it fully if an orchestrator reaches into it.
+    """
     depth = _bracket_depth(source)
     if depth > MAX_BRACKET_DEPTH:
         # libcst's native parser overflows its stack (a segfault, not an exception) on brackets
@@ -557,8 +565,34 @@ def analyze_source(
             "DF001", 1, 0, f"cannot parse file: {type(exc).__name__}: {exc}".strip(), None
         )
         return analysis
+    if light_ok and not any(m in source for m in ORCHESTRATOR_MARKERS) and not (
+            v1 is not None and v1.kind == "orchestrationTrigger"):
+        return _light_analysis(path, module, mod)
     with _fast_libcst():
         return _analyze_module(path, source, module, mod, settings, v1, rules)
+
+
+def _light_analysis(path: str, module: cst.Module, mod: ModuleNameAndPackage) -> FileAnalysis:
+    """Activity names registered at module level, read from the decorators alone."""
+    analysis = FileAnalysis(path=path, module=mod.name, light=True)
+    for stmt in module.body:
+        if not isinstance(stmt, cst.FunctionDef):
+            continue
+        names: list[str] = []
+        is_activity = False
+        for dec in stmt.decorators:
+            call = dec.decorator
+            func = call.func if isinstance(call, cst.Call) else call
+            attr = func.attr.value if isinstance(func, cst.Attribute) else None
+            args = _literal_args(call) if isinstance(call, cst.Call) else {}
+            if attr == "activity_trigger":
+                is_activity = True
+                names.append(args.get("activity") or stmt.name.value)
+            elif attr == "function_name" and (args.get("name") or args.get(0)):
+                names.append(args.get("name") or args[0])
+        if is_activity:
+            analysis.activities.extend([*names, stmt.name.value])
+    return analysis
 
 
 def _analyze_module(path: str, source: bytes, module: cst.Module, mod: ModuleNameAndPackage,
@@ -609,7 +643,8 @@ def _analyze_job(job: tuple[str, str, str, Settings, Optional[V1Function], tuple
     with open(path, "rb") as fh:
         source = fh.read()
     rules = [RULES_BY_CODE[c] for c in codes]
-    return analyze_source(path, source, ModuleNameAndPackage(name, package), settings, v1, rules)
+    return analyze_source(path, source, ModuleNameAndPackage(name, package), settings, v1, rules,
+                          light_ok=settings.prefilter)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -819,10 +854,9 @@ def _active_codes(settings: Settings) -> tuple[str, ...]:
 def _lint_project(project: _Project) -> LintResult:
     settings = project.settings
     modules, v1, files = _scan(project)
-    for t in project.targets:  # explicitly named files outside the scanned tree
-        tp = Path(t)
-        if tp not in files:
-            files.append(tp)
+    listed = {str(f) for f in files}
+    for t in sorted(project.targets - listed):  # explicitly named files outside the scanned tree
+        files.append(Path(t))
     codes = _active_codes(settings)
     sources: dict[str, bytes] = {}
     candidates: list[Path] = []
@@ -842,19 +876,24 @@ def _lint_project(project: _Project) -> LintResult:
     workers = settings.jobs if settings.jobs is not None else (os.cpu_count() or 1)
     if len(jobs) >= PARALLEL_THRESHOLD and workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            for analysis in pool.map(_analyze_job, jobs, chunksize=8):
+            # Largest files first, one at a time: a single big file must not hold up a chunk.
+            jobs.sort(key=lambda j: -len(sources[j[0]]))
+            for analysis in pool.map(_analyze_job, jobs, chunksize=1):
                 analyses[analysis.path] = analysis
     else:
         for job in jobs:
             analysis = analyze_source(
                 job[0], sources[job[0]], ModuleNameAndPackage(job[1], job[2]), settings, job[4],
-                [RULES_BY_CODE[c] for c in codes],
+                [RULES_BY_CODE[c] for c in codes], light_ok=settings.prefilter,
             )
             analyses[analysis.path] = analysis
 
     def load_module(name: str) -> bool:
         path = modules.get(norm(name))
-        if path is None or str(path) in analyses:
+        if path is None:
+            return False
+        known = analyses.get(str(path))
+        if known is not None and not known.light:
             return False
         try:
             data = path.read_bytes()
