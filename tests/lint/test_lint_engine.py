@@ -174,3 +174,24 @@ def test_parallel_analysis_matches_serial(tmp_path: Path) -> None:
     serial = lint_paths([tmp_path], config=False, jobs=1)
     parallel = lint_paths([tmp_path], config=False, jobs=2)
     assert len(serial.findings) == 30 and serial.findings == parallel.findings
+
+
+def test_a_fix_that_would_break_the_file_is_dropped() -> None:
+    from durable_testkit.lint_rules.config import Settings
+    from durable_testkit.lint_rules.engine import _build_fix
+    from durable_testkit.lint_rules.rules.base import Report
+
+    report = Report("DF103", 1, 0, "m", "f", edit=(0, 1, "def ("), fix="safe")
+    assert _build_fix("x.py", "x.py", b"x = 1\n", [report], Settings()) is None
+    report = Report("DF103", 1, 0, "m", "f", edit=(0, 1, "y"), fix="safe")
+    assert _build_fix("x.py", "x.py", b"x = 1\n", [report], Settings()).fixed == "y = 1\n"
+
+
+def test_config_without_toml_reader_warns(tmp_path: Path, monkeypatch) -> None:
+    from durable_testkit.lint_rules import config
+
+    (tmp_path / "pyproject.toml").write_text('[tool.durable-lint]\nignore = ["DF1"]\n')
+    monkeypatch.setattr(config, "_load_toml", lambda path: None)
+    settings = config.load_settings(tmp_path / "pyproject.toml")
+    assert settings.ignore == ()
+    assert "needs Python 3.11+ or the 'tomli' package" in settings.warnings[0]
