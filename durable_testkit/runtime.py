@@ -153,6 +153,7 @@ class _Instance:
         self.input_text = input_text
         self.history: List[Dict[str, Any]] = []
         self.played_json = ""  # the serialized events of finished episodes, IsPlayed=true
+        self.new_dumps: List[str] = []  # this episode's new events, serialized once
         self.shim = ReplayShim(self.instance_id, self.execution_id, self.orch.name)
         self.last_actions: List[Dict[str, Any]] = []
         self.episodes = 0
@@ -167,16 +168,27 @@ class _Instance:
 class _Work:
     """A ready piece of work; the policy picks among these."""
 
-    __slots__ = ("kind", "instance_id", "slot", "execution_id", "label", "attempt")
+    __slots__ = ("kind", "instance_id", "slot", "execution_id", "_label", "attempt")
 
-    def __init__(self, kind: str, instance_id: str, label: str, slot: Optional[Slot] = None,
-                 execution_id: Optional[str] = None, attempt: int = 1) -> None:
-        self.kind = kind  # "episode" | "activity"
+    def __init__(self, kind: str, instance_id: str, label: Optional[str] = None,
+                 slot: Optional[Slot] = None, execution_id: Optional[str] = None,
+                 attempt: int = 1) -> None:
+        self.kind = kind  # "episode" | "activity" | "entity"
         self.instance_id = instance_id
         self.slot = slot
         self.execution_id = execution_id
-        self.label = label
+        self._label = label
         self.attempt = attempt
+
+    @property
+    def label(self) -> str:
+        """How a policy sees this work (built only when a policy asks)."""
+        if self._label is None:
+            if self.slot is not None:
+                self._label = f"activity {self.slot.name} #{self.slot.seq} of [{self.instance_id}]"
+            else:
+                self._label = f"{self.kind} of [{self.instance_id}]"
+        return self._label
 
 
 # ---------------------------------------------------------------- the runtime
@@ -224,6 +236,8 @@ class InMemoryRuntime:
         self._activity_seconds = 0.0
         self._episodes = 0
         self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._stamp_at: Optional[datetime] = None
+        self._stamp_text = ""
         self._client: Any = None
         self._lock = threading.RLock()
         self.app: Any = None
@@ -544,8 +558,7 @@ class InMemoryRuntime:
     def _enqueue_episode(self, inst: _Instance) -> None:
         if not inst.queued and not inst.suspended and not inst.terminal:
             inst.queued = True
-            self._ready.append(_Work("episode", inst.instance_id,
-                                     f"episode of {inst.orch.name} [{inst.instance_id}]"))
+            self._ready.append(_Work("episode", inst.instance_id))
 
     def _post(self, inst: _Instance, event: Dict[str, Any], execution_id: Optional[str]) -> None:
         """Deliver a message to an instance's inbox, to be processed in its next episode."""
@@ -595,8 +608,7 @@ class InMemoryRuntime:
         self._run_episode(inst, messages)
 
     def _run_episode(self, inst: _Instance, messages: List[Dict[str, Any]]) -> None:
-        now = self.clock.now
-        stamp = p.format_timestamp(now)
+        stamp = self._stamp()
         new: List[Dict[str, Any]] = [w.orchestrator_started(stamp)]
         if not inst.started:
             inst.started = True
@@ -611,7 +623,8 @@ class InMemoryRuntime:
                                       "episodes in one execution")
         base = len(inst.history)
         inst.history.extend(new)
-        new_json = ",".join(p.dumps_wire(e) for e in new)
+        inst.new_dumps = [p.dumps_wire(e) for e in new]
+        new_json = ",".join(inst.new_dumps)
         history_json = (inst.played_json + "," + new_json) if inst.played_json else new_json
         context = p.build_context_json(history_json, inst.input_text, inst.instance_id,
                                        inst.parent[0] if inst.parent else None)
@@ -737,10 +750,8 @@ class InMemoryRuntime:
                 if slot.name == p.HTTP_ACTIVITY_NAME:
                     input_text = json.dumps(action.get("httpRequest"))
                 closing.append(w.task_scheduled(stamp, slot.seq, name, input_text))
-                work.append(_Work("activity", inst.instance_id,
-                                  f"activity {name} #{slot.seq} of [{inst.instance_id}]",
-                                  slot=slot, execution_id=inst.execution_id,
-                                  attempt=slot.attempt))
+                work.append(_Work("activity", inst.instance_id, slot=slot,
+                                  execution_id=inst.execution_id, attempt=slot.attempt))
             elif slot.kind == "timer":
                 fire_at = slot.fire_at
                 assert fire_at is not None
@@ -800,8 +811,16 @@ class InMemoryRuntime:
     def _close_episode(self, inst: _Instance, base: int, closing: List[Dict[str, Any]]) -> None:
         closing.append(w.orchestrator_completed(self.clock.now))
         inst.history.extend(closing)
-        played = [dict(e, IsPlayed=True) for e in inst.history[base:]]
-        chunk = ",".join(p.dumps_wire(e) for e in played)
+        start = base
+        parts: List[str] = []
+        if inst.new_dumps:
+            # IsPlayed is the third key of every wire event, so its first occurrence in
+            # the text is the key itself: flip it instead of serializing again.
+            parts = [t.replace('"IsPlayed":false', '"IsPlayed":true', 1) for t in inst.new_dumps]
+            start = base + len(parts)
+            inst.new_dumps = []
+        parts.extend(p.dumps_wire(dict(e, IsPlayed=True)) for e in inst.history[start:])
+        chunk = ",".join(parts)
         inst.played_json = (inst.played_json + "," + chunk) if inst.played_json else chunk
         inst.updated = self.clock.now
 
@@ -875,12 +894,12 @@ class InMemoryRuntime:
                                                  work.attempt, result, exception, slot.seq,
                                                  recorded))
         if not recorded:
-            self._ready.append(_Work("activity", work.instance_id, work.label, slot=slot,
+            self._ready.append(_Work("activity", work.instance_id, slot=slot,
                                      execution_id=work.execution_id, attempt=work.attempt + 1))
             return
         if inst is None or inst.terminal:
             return
-        stamp = p.format_timestamp(self.clock.now)
+        stamp = self._stamp()
         if exception is None:
             event = w.task_completed(stamp, slot.seq, result_text)
         else:
@@ -942,6 +961,13 @@ class InMemoryRuntime:
             self._post(inst, event, work.execution_id)
 
     # -- helpers ------------------------------------------------------------------------
+    def _stamp(self) -> str:
+        """The clock's wire timestamp, formatted once per virtual instant."""
+        now = self.clock.now
+        if self._stamp_at != now:
+            self._stamp_at, self._stamp_text = now, p.format_timestamp(now)
+        return self._stamp_text
+
     def _new_id(self) -> str:
         return uuid.UUID(int=self._rng.getrandbits(128), version=4).hex
 
