@@ -80,7 +80,7 @@ def write_fixes(result: LintResult) -> int:
     """Write every fix in ``result`` to disk; returns the number of fixes applied."""
     applied = 0
     for fix in result.fixes:
-        Path(fix.path).write_text(fix.fixed, encoding="utf-8", newline="")
+        Path(fix.path).write_bytes(fix.fixed.encode("utf-8"))
         applied += fix.applied
     return applied
 
