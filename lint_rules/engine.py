@@ -38,7 +38,7 @@ from libcst.metadata.name_provider import ModuleNameAndPackage
 from .config import DEFAULT_EXCLUDE, Settings, relpath
 from .results import FileFix, Finding, InternalError, LintResult
 from .rules import RULES, RULES_BY_CODE
-from .rules.base import Report, Rule, contains_yield
+from .rules.base import TASK_METHODS, Report, Rule, contains_yield
 
 #: A file whose bytes contain none of these cannot define or register orchestrator code.
 MARKERS = (
@@ -73,6 +73,7 @@ class FunctionInfo:
     is_activity: bool = False
     is_generator: bool = False
     is_async: bool = False
+    schedules_tasks: bool = False  # calls context.call_activity(...) and the like
     calls: list[str] = field(default_factory=list)
 
     @property
@@ -397,7 +398,13 @@ class _Summary(cst.BatchableCSTVisitor):
             ctx.info_for(node)
 
     def visit_Call(self, node: cst.Call) -> None:
-        name = self.ctx.qualname(node.func)
+        func = node.func
+        if (isinstance(func, cst.Attribute) and func.attr.value in TASK_METHODS
+                and isinstance(func.value, cst.Name)):
+            owner = self.ctx.owner_of(node)
+            if owner is not None and func.value.value in owner.context_names:
+                owner.schedules_tasks = True
+        name = self.ctx.qualname(func)
         if name and not name.startswith("builtins.") and ".<locals>." not in name:
             owner = self.ctx.owner_of(node)
             if owner is not None:

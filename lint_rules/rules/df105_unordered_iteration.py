@@ -1,8 +1,6 @@
 """DF105: iteration order or values that change between processes."""
 from __future__ import annotations
 
-
-
 import libcst as cst
 
 from .base import Invalid, Rule, Valid, orchestrator_example
@@ -67,5 +65,3 @@ class UnorderedIteration(Rule):
             func = name.split(".")[1]
             self.report(node, f"`{func}()` differs between worker processes: do not base "
                               "orchestration decisions on it")
-
-

@@ -18,7 +18,7 @@ _APP = (
 
 
 class MissingYieldFrom(Rule):
-    """Calling a generator helper (one that yields tasks) without ``yield from``.
+    """Calling a generator helper that schedules durable tasks without ``yield from``.
 
     The call only creates a generator object: none of the helper's tasks run, and the SDK later
     fails with "generator is not JSON serializable". The fix adds ``yield from``; it is safe
@@ -29,7 +29,11 @@ class MissingYieldFrom(Rule):
     NAME = "missing-yield-from"
     MESSAGE = "`{callee}` is a generator: call it with `yield from`, or its tasks never run"
     FIX = "safe"
-    VALID = [Valid(_APP + "    receipt = yield from charge(context, 1)\n    return receipt\n")]
+    VALID = [
+        Valid(_APP + "    receipt = yield from charge(context, 1)\n    return receipt\n"),
+        Valid(_APP.replace("def charge", "def chunks(items):\n    yield items[:1]\n\n\ndef charge")
+              + "    batches = chunks([1, 2])\n    return [b for b in batches]\n"),
+    ]
     INVALID = [
         Invalid(
             _APP + '    receipt = charge(context, 1)\n    yield context.call_activity("Ship")\n'
@@ -60,6 +64,9 @@ class MissingYieldFrom(Rule):
     @classmethod
     def project_check(cls, report: Report, index) -> Optional[str]:  # type: ignore[no-untyped-def]
         info = index.resolve(report.data.get("callee", ""))
-        if info is None or not info.is_generator or info.is_orchestrator or info.is_activity:
+        # Only generators that schedule durable tasks: a generator of plain values
+        # (``for batch in chunks(items)``) is used correctly without ``yield from``.
+        if (info is None or not info.is_generator or not info.schedules_tasks
+                or info.is_orchestrator or info.is_activity):
             return None
         return report.message
