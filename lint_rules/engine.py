@@ -605,6 +605,10 @@ def _light_analysis(path: str, module: cst.Module, mod: ModuleNameAndPackage) ->
 def _analyze_module(path: str, source: bytes, module: cst.Module, mod: ModuleNameAndPackage,
                     settings: Settings, v1: Optional[V1Function],
                     rules: Sequence[type[Rule]]) -> FileAnalysis:
+    levels = [len(m) for m in _RELATIVE.findall(source)]
+    if levels and max(levels) > len([p for p in mod.package.split(".") if p]):
+        # Resolving would fail half-way (ImportError below): start with the prefixed names.
+        mod = ModuleNameAndPackage(_prefixed(mod.name), _prefixed(mod.package))
     try:
         try:
             wrapper = MetadataWrapper(module, unsafe_skip_copy=True, cache={FullyQualifiedNameProvider: mod})
@@ -631,6 +635,7 @@ def _analyze_module(path: str, source: bytes, module: cst.Module, mod: ModuleNam
 
 
 _APP = "__app__"
+_RELATIVE = re.compile(rb"^[ \t]*from[ \t]+(\.+)", re.M)
 _UP = ".".join([_APP] * 8)
 
 
