@@ -42,7 +42,8 @@ class UnknownActivity(Rule):
     collected across the project: V2 ``activity_trigger(activity=...)`` or the function name,
     and V1 folders whose ``function.json`` has an ``activityTrigger`` binding. Activities defined
     in another app go in ``external-activities``. Not checked when the project defines no
-    activity at all.
+    activity at all, nor for names that are not string literals (no guessing: near-zero false
+    positives matter more here than recall).
     """
 
     CODE = "DF301"
