@@ -639,8 +639,8 @@ class InMemoryRuntime:
 
         closing: List[Dict[str, Any]] = []
         if resp.crashed is not None:
-            self._fail(inst, f"Orchestrator function '{inst.orch.name}' failed: {resp.error}",
-                       closing, resp.stack)
+            self._fail(inst, f"Orchestrator function '{inst.orch.name}' failed: {resp.error}"
+                       + _crash_hint(resp.error or ""), closing, resp.stack)
             self._close_episode(inst, base, closing)
             return
 
@@ -1077,6 +1077,17 @@ def _details(exc: BaseException) -> str:
                        "ClassName": "System.Exception",
                        "Message": f"Exception: {type(exc).__name__}: {exc}",
                        "StackTrace": stack})
+
+
+def _crash_hint(error: str) -> str:
+    """Explain the SDK-internal errors user code causes, which name no user code."""
+    if "has no attribute '_is_scheduled'" in error:
+        kind = error.split("'")[1] if error.count("'") >= 2 else "value"
+        return (f" (durable-testkit: the orchestrator yielded a {kind}, which is not a durable "
+                "task. Yield what a context method returns, e.g. context.call_activity(...); "
+                "for several tasks yield context.task_all([...]) or context.task_any([...]); "
+                "for a helper generator use 'yield from helper(context)'.)")
+    return ""
 
 
 def _divergence(nd: Optional[NonDeterminism]) -> Optional[Divergence]:

@@ -537,3 +537,16 @@ def test_a_non_determinism_failure_says_where_it_diverged() -> None:
     assert type(result.history.events[d.event_index]).__name__ == "TaskScheduled"
     assert result.history.events[d.event_index].event_id == 1
     assert make(flips=counter_loop).run("flips", 2).divergence is None
+
+
+def test_yielding_something_that_is_not_a_task_explains_itself() -> None:
+    def yields_list(context):
+        yield [context.call_activity("echo", 1)]
+
+    result = make(y=yields_list).run("y")
+    assert result.runtime_status == S.Failed
+    assert result.error.startswith(
+        "Orchestrator function 'y' failed: AttributeError: 'list' object has no attribute "
+        "'_is_scheduled' (durable-testkit: the orchestrator yielded a list, which is not a "
+        "durable task.")
+    assert "context.task_all([...])" in result.error
