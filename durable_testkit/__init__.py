@@ -15,7 +15,7 @@ from .errors import (AppDiscoveryError, DurableTestkitError, HistoryFormatError,
                      UnknownFunctionError, UnknownInstanceError, UnknownRouteError)
 from .history import (EventType, HistoryEvent, InstanceHistory, load_history, render_event,
                       render_timeline, save_history)
-from .replay import ReplayResult, replay_episode, replay_history
+from .replay import ReplayCheck, ReplayResult, check_histories, replay_episode, replay_history
 from .policy import Decision, HostDefaultPolicy, SchedulingPolicy, SeededPolicy
 from .runtime import InMemoryRuntime, RuntimeStats
 from .scenario import (HistoryBuilder, OrchestrationScenario, PendingTask, ScenarioError,
@@ -29,6 +29,7 @@ __all__ = [
     "Decision",
     "DEFAULT_START_TIME",
     "Divergence",
+    "check_histories",
     "discover_app",
     "DurableTestkitError",
     "EventType",
@@ -54,6 +55,7 @@ __all__ = [
     "render_timeline",
     "replay_episode",
     "replay_history",
+    "ReplayCheck",
     "ReplayResult",
     "RunawayOrchestrator",
     "RuntimeStats",

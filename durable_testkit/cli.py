@@ -2,6 +2,7 @@
 
     durable-testkit serve APP [--port 7071] [--host 127.0.0.1]
     durable-testkit show HISTORY_FILE
+    durable-testkit replay APP HISTORY_FILE...
 """
 from __future__ import annotations
 
@@ -30,6 +31,13 @@ def _parser() -> argparse.ArgumentParser:
                        help="interface to listen on (default 127.0.0.1: loopback only)")
     show = sub.add_parser("show", help="print a saved history as a timeline")
     show.add_argument("history_file", metavar="HISTORY_FILE")
+    replay = sub.add_parser(
+        "replay", help="check that stored histories still replay against the app's code",
+        description="Replay each HISTORY_FILE against the current code of APP's orchestrator "
+                    "of the same name, without running activities. Exit 1 if any diverges.")
+    replay.add_argument("app", metavar="APP",
+                        help="app folder (V1 or V2), function_app.py, or 'module[:attr]'")
+    replay.add_argument("history_files", metavar="HISTORY_FILE", nargs="+")
     return parser
 
 
@@ -43,6 +51,19 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     from .errors import DurableTestkitError
     from .history import load_history, render_timeline
+
+    if args.command == "replay":
+        from .replay import check_histories
+
+        try:
+            checks = check_histories(args.app, args.history_files)
+        except DurableTestkitError as exc:
+            print(f"durable-testkit replay: {exc}", file=sys.stderr)
+            return 2
+        for check in checks:
+            print(f"{'ok  ' if check.ok else 'FAIL'} {check.path} ({check.orchestrator}): "
+                  f"{check.message}")
+        return 0 if all(c.ok for c in checks) else 1
 
     try:
         history = load_history(args.history_file)

@@ -16,7 +16,7 @@ from ._replay import NonDeterminism, ReplayShim
 from .errors import HistoryFormatError, NonDeterminismError
 from .history import InstanceHistory, load_history, render_timeline
 
-__all__ = ["ReplayResult", "replay_history", "replay_episode"]
+__all__ = ["ReplayResult", "ReplayCheck", "replay_history", "replay_episode", "check_histories"]
 
 HistoryLike = Union[InstanceHistory, Sequence[Dict[str, Any]], str, "os.PathLike[str]"]
 
@@ -124,3 +124,45 @@ def _replay(orchestrator: Callable[..., Any], record: InstanceHistory,
                                      around=6)) from None
     return ReplayResult(record.orchestrator, record.instance_id, resp.is_done, resp.output,
                         resp.error, tuple(resp.actions), tuple(s.describe() for s in slots))
+
+
+@dataclass(frozen=True)
+class ReplayCheck:
+    """The verdict on one stored history: does the current code still replay it?"""
+
+    path: str
+    orchestrator: str
+    ok: bool
+    message: str
+
+
+def check_histories(app: Any, paths: Sequence[Union[str, "os.PathLike[str]"]]) -> List[ReplayCheck]:
+    """Replay each history file against the app's current orchestrator of the same name.
+
+    This is the check to run in CI before deploying a change to running orchestrations:
+    a history saved from a test or exported from production that no longer replays is an
+    instance the deployment would break.
+
+    Args:
+        app: anything :func:`durable_testkit.app.discover_app` accepts.
+        paths: history files (see docs/history-format.md).
+    """
+    from .app import discover_app
+    from .errors import DurableTestkitError
+
+    functions = discover_app(app)
+    checks = []
+    for path in paths:
+        name = "?"
+        try:
+            record = load_history(path)
+            name = record.orchestrator
+            info = functions.get(name, "orchestrator")
+            result = replay_history(info.function, record)
+            state = "finished" if result.is_done else "in flight"
+            message = f"replays cleanly ({state}" + (
+                f", next: {', '.join(result.new_work)})" if result.new_work else ")")
+            checks.append(ReplayCheck(str(path), name, True, message))
+        except (DurableTestkitError, OSError) as exc:
+            checks.append(ReplayCheck(str(path), name, False, str(exc)))
+    return checks

@@ -62,3 +62,32 @@ def test_one_episode_replays_to_the_same_actions(recorded) -> None:
     assert [a["functionName"] for a in second.actions] == ["A", "B"]
     assert second.new_work == ("activity 'B' #1",)
     assert replay_episode(v1, recorded, 1).actions == second.actions
+
+
+def test_cli_replay_checks_stored_histories_against_an_app(tmp_path, capsys) -> None:
+    from durable_testkit.cli import main
+
+    app = tmp_path / "app_v1.py"
+    app.write_text(
+        "import azure.durable_functions as df\n"
+        "app = df.DFApp()\n"
+        "@app.orchestration_trigger(context_name='context')\n"
+        "def orch(context):\n"
+        "    a = yield context.call_activity('A', 1)\n"
+        "    b = yield context.call_activity('B', a)\n"
+        "    return [a, b]\n")
+    changed = tmp_path / "app_v2.py"
+    changed.write_text(app.read_text().replace("'B', a", "'C', a"))
+    rt = InMemoryRuntime()
+    rt.register_orchestrator("orch", v1)
+    rt.mock_activity("A", return_value=10)
+    rt.mock_activity("B", return_value=20)
+    history = tmp_path / "orch.json"
+    save_history(rt.export_history(rt.run("orch", instance_id="i-1").instance_id), history)
+
+    assert main(["replay", str(app), str(history)]) == 0
+    assert "ok   " in capsys.readouterr().out
+    assert main(["replay", str(changed), str(history)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"FAIL {history} (orch): Non-deterministic replay of orchestrator")
+    assert main(["replay", str(tmp_path / "missing"), str(history)]) == 2
