@@ -1047,9 +1047,9 @@ def finish(
         fix = _build_fix(path, shown, sources.get(path), [r for _, r in file_findings], settings)
         if fix is not None:
             fixes.append(fix)
-            if settings.fix:
-                fixed_ids = {id(r) for r in fix_reports(file_findings, settings)}
-                file_findings = [(f, r) for f, r in file_findings if id(r) not in fixed_ids]
+            if settings.fix:  # what was fixed is no longer a finding; skipped overlaps still are
+                applied = set(_chosen_edits(r.edit for _, r in file_findings if _allowed(r, settings)))
+                file_findings = [(f, r) for f, r in file_findings if r.edit not in applied]
         findings.extend(sorted(f for f, _ in file_findings))
     return _Finished(tuple(findings), tuple(fixes), tuple(errors))
 
@@ -1062,30 +1062,28 @@ def _suppressing(sups: list[Suppression], report: Report) -> Optional[Suppressio
     return None
 
 
-def fix_reports(file_findings, settings: Settings) -> list[Report]:
-    """Reports whose fix the settings allow."""
-    return [
-        r for _, r in file_findings
-        if r.edit is not None and (r.fix == "safe" or settings.unsafe_fixes)
-    ]
+def _allowed(report: Report, settings: Settings) -> bool:
+    return report.edit is not None and (report.fix == "safe" or settings.unsafe_fixes)
+
+
+def _chosen_edits(edits: Iterable[Optional[tuple[int, int, str]]]) -> list[tuple[int, int, str]]:
+    """Non-overlapping edits, earliest first; the others wait for the next run."""
+    chosen: list[tuple[int, int, str]] = []
+    end = -1
+    for e in sorted((e for e in edits if e is not None), key=lambda e: (e[0], -e[1])):
+        if e[0] >= end:
+            chosen.append(e)
+            end = e[1]
+    return chosen
 
 
 def _build_fix(path: str, shown: str, source: Optional[bytes], reports: list[Report],
                settings: Settings) -> Optional[FileFix]:
     if source is None:
         return None
-    edits = sorted(
-        (r.edit for r in reports if r.edit is not None and (r.fix == "safe" or settings.unsafe_fixes)),
-        key=lambda e: (e[0], -e[1]),
-    )
-    if not edits:
+    chosen = _chosen_edits(r.edit for r in reports if _allowed(r, settings))
+    if not chosen:
         return None
-    chosen: list[tuple[int, int, str]] = []
-    end = -1
-    for e in edits:
-        if e[0] >= end:  # overlapping edits wait for the next run
-            chosen.append(e)
-            end = e[1]
     out = source
     for start, stop, text in reversed(chosen):
         out = out[:start] + text.encode("utf-8") + out[stop:]

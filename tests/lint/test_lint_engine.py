@@ -195,3 +195,26 @@ def test_config_without_toml_reader_warns(tmp_path: Path, monkeypatch) -> None:
     settings = config.load_settings(tmp_path / "pyproject.toml")
     assert settings.ignore == ()
     assert "needs Python 3.11+ or the 'tomli' package" in settings.warnings[0]
+
+
+def test_overlapping_fixes_apply_one_per_run(tmp_path: Path) -> None:
+    from durable_testkit.lint_rules import write_fixes
+
+    (tmp_path / "host.json").write_text("{}")
+    app = tmp_path / "function_app.py"
+    app.write_text(HEAD + textwrap.dedent('''\
+        import uuid
+
+        @app.orchestration_trigger(context_name="context")
+        def orch(context):
+            for x in {str(uuid.uuid4())}:
+                yield context.call_activity("A", x)
+        '''))
+    first = lint_paths([tmp_path], config=False, fix=True, unsafe_fixes=True)
+    assert [f.code for f in first.findings] == ["DF103"]  # not applied yet: still reported
+    write_fixes(first)
+    assert "for x in sorted({str(uuid.uuid4())}):" in app.read_text()
+    second = lint_paths([tmp_path], config=False, fix=True, unsafe_fixes=True)
+    write_fixes(second)
+    assert "for x in sorted({context.new_uuid()}):" in app.read_text()
+    assert lint_paths([tmp_path], config=False).findings == ()
