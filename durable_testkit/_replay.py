@@ -25,6 +25,51 @@ from . import _protocol as p
 _CHANGED = ("Was a change made to the orchestrator code after this instance had already "
             "started running?")
 
+# DTFx's texts (dtfx: TaskOrchestrationContext.Handle*Event), quirks included ("named but",
+# the double space, "{new}at"): per kind, (nothing scheduled with this number, another kind
+# of action has it, the same kind under another name). Each is followed by _CHANGED.
+_DTFX_TEXTS = {
+    "activity": (
+        "A previous execution of this orchestration scheduled an activity task with sequence "
+        "ID {seq} and name '{name}' (version '{version}'), but the current replay execution "
+        "hasn't (yet?) scheduled this task.",
+        "A previous execution of this orchestration scheduled an activity task with sequence "
+        "number {seq} named '{name}', but the current orchestration replay instead produced a "
+        "{clr} action with this sequence number.",
+        "A previous execution of this orchestration scheduled an activity task with sequence "
+        "number {seq} named '{name}', but the current orchestration replay instead scheduled "
+        "an activity task named '{new}' with this sequence number. "),
+    "timer": (
+        "A previous execution of this orchestration scheduled a timer task with sequence number "
+        "{seq} but the current replay execution hasn't (yet?) scheduled this task.",
+        "A previous execution of this orchestration scheduled a timer task with sequence number "
+        "{seq} named but the current orchestration replay instead produced a {clr} action with "
+        "this sequence number.",
+        ""),
+    "suborchestration": (
+        "A previous execution of this orchestration scheduled a sub-orchestration task with "
+        "sequence ID {seq} and name '{name}' (version '{version}', instance ID '{iid}'), but the "
+        "current replay execution hasn't (yet?) scheduled this task.",
+        "A previous execution of this orchestration scheduled a sub-orchestration task with "
+        "sequence ID {seq} and name '{name}' (version '{version}', instance ID '{iid}'), but the "
+        "current orchestration replay instead produced a {clr} action at this sequence number.",
+        "A previous execution of this orchestration scheduled a sub-orchestration task with "
+        "sequence ID {seq} and name '{name}' (version '{version}', instance ID '{iid}'), but the "
+        "current orchestration replay instead scheduled a sub-orchestration task with name "
+        "{new} at this sequence number."),
+    "event": (
+        "A previous execution of this orchestration scheduled a send event task with sequence "
+        "ID {seq}, type 'EventSent' name '{name}', instance ID '{iid}', but the current replay "
+        "execution hasn't (yet?) scheduled this task.",
+        "A previous execution of this orchestration scheduled a send event task with sequence "
+        "ID {seq}, type 'EventSent', name '{name}', instance ID '{iid}', but the current "
+        "orchestration replay instead scheduled a {clr} task at this sequence number.",
+        "A previous execution of this orchestration scheduled a send event task with sequence "
+        "ID {seq}, type 'EventSent', name '{name}', instance ID '{iid}'), but the current "
+        "orchestration replay instead scheduled a send event task with name {new}at this "
+        "sequence number."),
+}
+
 # The .NET type names DTFx prints in its messages.
 _CLR_NAMES = {
     "activity": "ScheduleTaskOrchestratorAction",
@@ -422,72 +467,17 @@ class ReplayShim:
             request_id = _entity_request_id(ev)
             if request_id:
                 self.register_entity_request(slot, request_id)
+        if slot is not None and slot.kind == kind and (
+                kind == "timer" or (slot.name or "").lower() == (name or "").lower()):
+            return  # DTFx compares kind, then name case-insensitively; never inputs
+        missing, wrong_kind, wrong_name = _DTFX_TEXTS[kind]
+        template = missing if slot is None else wrong_kind if slot.kind != kind else wrong_name
+        detail = template.format(
+            seq=seq, name=name, version=ev.get("Version") or "", iid=ev.get("InstanceId"),
+            clr=_CLR_NAMES.get(slot.kind, "") if slot is not None else "",
+            new=slot.name if slot is not None else "") + " " + _CHANGED
         expected = _describe_event(ev, kind)
         actual = slot.describe() if slot is not None else "nothing scheduled with this number"
-        if kind == "activity":
-            if slot is None:
-                detail = (f"A previous execution of this orchestration scheduled an activity task "
-                          f"with sequence ID {seq} and name '{name}' (version "
-                          f"'{ev.get('Version') or ''}'), but the current replay execution hasn't "
-                          f"(yet?) scheduled this task. {_CHANGED}")
-            elif slot.kind != "activity":
-                detail = (f"A previous execution of this orchestration scheduled an activity task "
-                          f"with sequence number {seq} named '{name}', but the current "
-                          f"orchestration replay instead produced a {_CLR_NAMES[slot.kind]} action "
-                          f"with this sequence number. {_CHANGED}")
-            elif (slot.name or "").lower() != (name or "").lower():
-                detail = (f"A previous execution of this orchestration scheduled an activity task "
-                          f"with sequence number {seq} named '{name}', but the current "
-                          f"orchestration replay instead scheduled an activity task named "
-                          f"'{slot.name}' with this sequence number.  {_CHANGED}")
-            else:
-                return
-        elif kind == "timer":
-            if slot is None:
-                detail = (f"A previous execution of this orchestration scheduled a timer task with "
-                          f"sequence number {seq} but the current replay execution hasn't (yet?) "
-                          f"scheduled this task. {_CHANGED}")
-            elif slot.kind != "timer":
-                detail = (f"A previous execution of this orchestration scheduled a timer task with "
-                          f"sequence number {seq} named but the current orchestration replay "
-                          f"instead produced a {_CLR_NAMES[slot.kind]} action with this sequence "
-                          f"number. {_CHANGED}")
-            else:
-                return
-        elif kind == "suborchestration":
-            head = (f"A previous execution of this orchestration scheduled a sub-orchestration "
-                    f"task with sequence ID {seq} and name '{name}' (version "
-                    f"'{ev.get('Version') or ''}', instance ID '{ev.get('InstanceId')}'), ")
-            if slot is None:
-                detail = head + f"but the current replay execution hasn't (yet?) scheduled this task. {_CHANGED}"
-            elif slot.kind != "suborchestration":
-                detail = head + (f"but the current orchestration replay instead produced a "
-                                 f"{_CLR_NAMES[slot.kind]} action at this sequence number. {_CHANGED}")
-            elif (slot.name or "").lower() != (name or "").lower():
-                detail = head + (f"but the current orchestration replay instead scheduled a "
-                                 f"sub-orchestration task with name {slot.name} at this sequence "
-                                 f"number. {_CHANGED}")
-            else:
-                return
-        else:
-            iid = ev.get("InstanceId")
-            if slot is None:
-                detail = (f"A previous execution of this orchestration scheduled a send event task "
-                          f"with sequence ID {seq}, type 'EventSent' name '{name}', instance ID "
-                          f"'{iid}', but the current replay execution hasn't (yet?) scheduled this "
-                          f"task. {_CHANGED}")
-            elif slot.kind != "event":
-                detail = (f"A previous execution of this orchestration scheduled a send event task "
-                          f"with sequence ID {seq}, type 'EventSent', name '{name}', instance ID "
-                          f"'{iid}', but the current orchestration replay instead scheduled a "
-                          f"{_CLR_NAMES[slot.kind]} task at this sequence number. {_CHANGED}")
-            elif (slot.name or "").lower() != (name or "").lower():
-                detail = (f"A previous execution of this orchestration scheduled a send event task "
-                          f"with sequence ID {seq}, type 'EventSent', name '{name}', instance ID "
-                          f"'{iid}'), but the current orchestration replay instead scheduled a send "
-                          f"event task with name {slot.name}at this sequence number. {_CHANGED}")
-            else:
-                return
         raise NonDeterminism(detail, index, expected, actual)
 
     # -- questions the host asks ---------------------------------------------

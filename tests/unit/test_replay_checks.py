@@ -1,0 +1,91 @@
+"""DTFx's determinism checks, one per scheduling event kind, with DTFx's exact texts."""
+from __future__ import annotations
+
+import pytest
+
+from durable_testkit import _protocol as p
+from durable_testkit._replay import NonDeterminism, ReplayShim
+
+CHANGED = ("Was a change made to the orchestrator code after this instance had already started "
+           "running?")
+START = [{"EventType": p.ORCHESTRATOR_STARTED, "EventId": -1, "Timestamp": "2024-01-01T00:00:00Z"},
+         {"EventType": p.EXECUTION_STARTED, "EventId": -1, "Timestamp": "2024-01-01T00:00:00Z"}]
+ACTIVITY = {"actionType": p.CALL_ACTIVITY, "functionName": "Other", "input": "null"}
+TIMER = {"actionType": p.CREATE_TIMER, "fireAt": "2024-01-02T00:00:00.000000Z",
+         "isCanceled": False}
+SUB = {"actionType": p.CALL_SUB_ORCHESTRATOR, "functionName": "OtherChild", "input": "null",
+       "instanceId": None}
+SIGNAL = {"actionType": p.SIGNAL_ENTITY, "instanceId": "@counter@k", "operation": "add",
+          "input": "1"}
+SCHEDULED = {"EventType": p.TASK_SCHEDULED, "EventId": 0, "Name": "Hello", "Version": ""}
+CREATED = {"EventType": p.TIMER_CREATED, "EventId": 0, "FireAt": "2024-01-02T00:00:00Z"}
+SUB_CREATED = {"EventType": p.SUB_ORCHESTRATION_CREATED, "EventId": 0, "Name": "Child",
+               "InstanceId": "c1", "Version": ""}
+SENT = {"EventType": p.EVENT_SENT, "EventId": 0, "Name": "op", "InstanceId": "@counter@k",
+        "Input": "{}"}
+
+
+def check(actions: list, event: dict) -> str:
+    shim = ReplayShim("i1", "e1", "orch")
+    with pytest.raises(NonDeterminism) as info:
+        shim.feed(actions, enumerate(START + [event]))
+    assert info.value.event_index == 2
+    return info.value.detail
+
+
+@pytest.mark.parametrize("actions, event, text", [
+    ([], SCHEDULED,
+     "A previous execution of this orchestration scheduled an activity task with sequence ID 0 "
+     "and name 'Hello' (version ''), but the current replay execution hasn't (yet?) scheduled "
+     "this task. "),
+    ([TIMER], SCHEDULED,
+     "A previous execution of this orchestration scheduled an activity task with sequence "
+     "number 0 named 'Hello', but the current orchestration replay instead produced a "
+     "CreateTimerOrchestratorAction action with this sequence number. "),
+    ([ACTIVITY], SCHEDULED,
+     "A previous execution of this orchestration scheduled an activity task with sequence "
+     "number 0 named 'Hello', but the current orchestration replay instead scheduled an "
+     "activity task named 'Other' with this sequence number.  "),
+    ([], CREATED,
+     "A previous execution of this orchestration scheduled a timer task with sequence number 0 "
+     "but the current replay execution hasn't (yet?) scheduled this task. "),
+    ([ACTIVITY], CREATED,
+     "A previous execution of this orchestration scheduled a timer task with sequence number 0 "
+     "named but the current orchestration replay instead produced a "
+     "ScheduleTaskOrchestratorAction action with this sequence number. "),
+    ([], SUB_CREATED,
+     "A previous execution of this orchestration scheduled a sub-orchestration task with "
+     "sequence ID 0 and name 'Child' (version '', instance ID 'c1'), but the current replay "
+     "execution hasn't (yet?) scheduled this task. "),
+    ([TIMER], SUB_CREATED,
+     "A previous execution of this orchestration scheduled a sub-orchestration task with "
+     "sequence ID 0 and name 'Child' (version '', instance ID 'c1'), but the current "
+     "orchestration replay instead produced a CreateTimerOrchestratorAction action at this "
+     "sequence number. "),
+    ([SUB], SUB_CREATED,
+     "A previous execution of this orchestration scheduled a sub-orchestration task with "
+     "sequence ID 0 and name 'Child' (version '', instance ID 'c1'), but the current "
+     "orchestration replay instead scheduled a sub-orchestration task with name OtherChild at "
+     "this sequence number. "),
+    ([], SENT,
+     "A previous execution of this orchestration scheduled a send event task with sequence ID "
+     "0, type 'EventSent' name 'op', instance ID '@counter@k', but the current replay execution "
+     "hasn't (yet?) scheduled this task. "),
+    ([ACTIVITY], SENT,
+     "A previous execution of this orchestration scheduled a send event task with sequence ID "
+     "0, type 'EventSent', name 'op', instance ID '@counter@k', but the current orchestration "
+     "replay instead scheduled a ScheduleTaskOrchestratorAction task at this sequence number. "),
+])
+def test_each_divergence_gets_dtfx_text(actions: list, event: dict, text: str) -> None:
+    assert check(actions, event) == text + CHANGED
+
+
+@pytest.mark.parametrize("actions, event", [
+    ([dict(ACTIVITY, functionName="HELLO", input='"changed input"')], SCHEDULED),
+    ([TIMER], CREATED),
+    ([dict(SUB, functionName="child")], SUB_CREATED),
+    ([SIGNAL], SENT),
+])
+def test_matching_kind_and_name_passes_whatever_the_input(actions: list, event: dict) -> None:
+    shim = ReplayShim("i1", "e1", "orch")
+    assert shim.feed(actions, enumerate(START + [event])) == []
