@@ -22,6 +22,7 @@ def lint_paths(
     project_root: Union[str, Path, None] = None,
     prefilter: bool = True,
     jobs: Optional[int] = None,
+    cache_dir: Union[str, Path, None] = None,
 ) -> LintResult:
     """Lint Python files and folders.
 
@@ -38,13 +39,15 @@ def lint_paths(
         project_root: Treat this folder as the whole project instead of discovering it.
         prefilter: Skip files that cannot hold durable code (turn off to parse everything).
         jobs: Worker processes for parsing (default: CPU count).
+        cache_dir: Folder to cache per-file analyses in (default: no cache).
 
     Raises:
         ConfigError: the ``[tool.durable-lint]`` table is invalid.
         UsageError: a path does not exist.
     """
     settings = _settings(paths, config, select=select, ignore=ignore, fix=fix,
-                         unsafe_fixes=unsafe_fixes, prefilter=prefilter, jobs=jobs)
+                         unsafe_fixes=unsafe_fixes, prefilter=prefilter, jobs=jobs,
+                         cache_dir=str(cache_dir) if cache_dir is not None else None)
     return lint_files([str(p) for p in paths], settings,
                       str(project_root) if project_root is not None else None)
 

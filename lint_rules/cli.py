@@ -11,6 +11,7 @@ import traceback
 from typing import Optional, Sequence
 
 from .api import lint_paths, write_fixes
+from .cache import default_cache_dir
 from .config import ConfigError
 from .docs import rule_text
 from .engine import UsageError
@@ -40,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-config", action="store_true", help="ignore pyproject.toml")
     check.add_argument("--project-root", help="folder that holds the whole project")
     check.add_argument("--jobs", type=int, help="parallel parser processes")
+    check.add_argument("--no-cache", action="store_true",
+                       help="do not read or write the analysis cache (default: "
+                            "$DURABLE_LINT_CACHE_DIR or ~/.cache/durable-lint)")
     rule = sub.add_parser("rule", help="explain a rule")
     rule.add_argument("code", nargs="?", help="e.g. DF101; omit to list every rule")
     return parser
@@ -75,6 +79,7 @@ def _check(args: argparse.Namespace) -> int:
             args.paths, select=args.select, ignore=args.ignore,
             fix=args.fix and not args.diff, unsafe_fixes=args.unsafe_fixes,
             config=config, project_root=args.project_root, jobs=args.jobs,
+            cache_dir=None if args.no_cache else default_cache_dir(),
         )
     except (ConfigError, UsageError) as exc:
         print(f"durable-lint: {exc}", file=sys.stderr)

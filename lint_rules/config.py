@@ -71,6 +71,7 @@ class Settings:
     unsafe_fixes: bool = False
     prefilter: bool = True
     jobs: Optional[int] = None
+    cache_dir: Optional[str] = None
     config_path: Optional[str] = None
     warnings: tuple[str, ...] = field(default=(), compare=False)
 

@@ -35,10 +35,11 @@ from libcst.metadata import (
 )
 from libcst.metadata.name_provider import ModuleNameAndPackage
 
+from .cache import AnalysisCache
 from .config import DEFAULT_EXCLUDE, Settings, relpath
 from .results import FileFix, Finding, InternalError, LintResult
 from .rules import RULES, RULES_BY_CODE
-from .rules.base import TASK_METHODS, Report, Rule, contains_yield
+from .rules.base import TASK_METHODS, Report, Rule, contains_yield, string_value
 
 #: A file whose bytes contain none of these cannot define or register orchestrator code.
 MARKERS = (
@@ -355,11 +356,8 @@ def _literal_args(call: cst.Call) -> dict:
     """String literal arguments of a call, by keyword and by position."""
     out: dict = {}
     for i, arg in enumerate(call.args):
-        value = arg.value
-        if isinstance(value, cst.SimpleString):
-            text = value.evaluated_value
-            if isinstance(text, bytes):
-                continue
+        text = string_value(arg.value)
+        if text is not None:
             if arg.keyword is not None:
                 out[arg.keyword.value] = text
             else:
@@ -880,11 +878,20 @@ def _lint_project(project: _Project) -> LintResult:
         if not settings.prefilter or f.resolve() in v1 or any(m in data for m in MARKERS):
             candidates.append(f)
             sources[str(f)] = data
+    cache = AnalysisCache(settings.cache_dir)
+    options = (codes, settings.banned_calls, settings.deterministic_calls)
     jobs = []
+    keys: dict[str, Optional[str]] = {}
+    analyses: dict[str, FileAnalysis] = {}
     for f in candidates:
         mod = _module_of(project.root, f)
-        jobs.append((str(f), mod.name, mod.package, settings, v1.get(f.resolve()), codes))
-    analyses: dict[str, FileAnalysis] = {}
+        v1_entry = v1.get(f.resolve())
+        keys[str(f)] = key = cache.key(sources[str(f)], str(f), mod, v1_entry, options, settings.prefilter)
+        cached = cache.get(key)
+        if cached is not None:
+            analyses[str(f)] = cached
+        else:
+            jobs.append((str(f), mod.name, mod.package, settings, v1_entry, codes))
     workers = settings.jobs if settings.jobs is not None else (os.cpu_count() or 1)
     if len(jobs) >= PARALLEL_THRESHOLD and workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -892,6 +899,7 @@ def _lint_project(project: _Project) -> LintResult:
             jobs.sort(key=lambda j: -len(sources[j[0]]))
             for analysis in pool.map(_analyze_job, jobs, chunksize=1):
                 analyses[analysis.path] = analysis
+                cache.put(keys[analysis.path], analysis)
     else:
         for job in jobs:
             analysis = analyze_source(
@@ -899,6 +907,7 @@ def _lint_project(project: _Project) -> LintResult:
                 [RULES_BY_CODE[c] for c in codes], light_ok=settings.prefilter,
             )
             analyses[analysis.path] = analysis
+            cache.put(keys[analysis.path], analysis)
 
     def load_module(name: str) -> bool:
         path = modules.get(norm(name))
@@ -913,8 +922,11 @@ def _lint_project(project: _Project) -> LintResult:
             return False
         sources[str(path)] = data
         mod = _module_of(project.root, path)
-        analysis = analyze_source(str(path), data, mod, settings, v1.get(path.resolve()),
-                                  [RULES_BY_CODE[c] for c in codes])
+        v1_entry = v1.get(path.resolve())
+        key = cache.key(data, str(path), mod, v1_entry, options, "full")
+        analysis = cache.get(key) or analyze_source(
+            str(path), data, mod, settings, v1_entry, [RULES_BY_CODE[c] for c in codes])
+        cache.put(key, analysis)
         analyses[analysis.path] = analysis
         index.add(analysis)
         return True

@@ -210,3 +210,14 @@ class BannedCallRule(Rule):
 
     def on_banned(self, node: cst.Call, name: str, advice: str) -> None:
         self.report(node, self.MESSAGE.format(call=name, advice=advice))
+
+
+def string_value(node: object) -> Optional[str]:
+    """The text of a plain string literal, or None (bytes, f-strings, or unevaluable source)."""
+    if not isinstance(node, cst.SimpleString):
+        return None
+    try:
+        value = node.evaluated_value  # literal_eval: rejects e.g. null bytes with SyntaxError
+    except Exception:
+        return None
+    return value if isinstance(value, str) else None

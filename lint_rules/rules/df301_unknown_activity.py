@@ -5,7 +5,7 @@ from typing import Optional
 
 import libcst as cst
 
-from .base import Invalid, Report, Rule, Valid
+from .base import Invalid, Report, Rule, Valid, string_value
 
 _APP = (
     "import azure.durable_functions as df\n\napp = df.DFApp()\n\n\n"
@@ -29,10 +29,7 @@ def name_argument(call: cst.Call) -> Optional[cst.BaseExpression]:
 
 
 def literal(node: Optional[cst.BaseExpression]) -> Optional[str]:
-    if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
-    return None
+    return string_value(node)
 
 
 class UnknownActivity(Rule):

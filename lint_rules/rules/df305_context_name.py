@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from .base import Invalid, Rule, Valid, orchestrator_example
+from .base import Invalid, Rule, Valid, orchestrator_example, string_value
 
 
 class ContextNameMismatch(Rule):
@@ -33,7 +33,6 @@ class ContextNameMismatch(Rule):
         for i, arg in enumerate(call.args):
             is_ctx = (arg.keyword is not None and arg.keyword.value == "context_name") or (
                 arg.keyword is None and i == 0)
-            if is_ctx and isinstance(arg.value, cst.SimpleString):
-                name = arg.value.evaluated_value
-                if isinstance(name, str) and name not in params:
-                    self.report(arg, self.MESSAGE.format(name=name, func=fdef.name.value))
+            name = string_value(arg.value) if is_ctx else None
+            if name is not None and name not in params:
+                self.report(arg, self.MESSAGE.format(name=name, func=fdef.name.value))

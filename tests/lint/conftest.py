@@ -19,3 +19,9 @@ def app_copy(tmp_path: Path):
         return target
 
     return copy
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch) -> None:
+    """CLI runs cache analyses; keep that cache out of the user's home during tests."""
+    monkeypatch.setenv("DURABLE_LINT_CACHE_DIR", str(tmp_path_factory.mktemp("lint-cache")))

@@ -218,3 +218,32 @@ def test_overlapping_fixes_apply_one_per_run(tmp_path: Path) -> None:
     write_fixes(second)
     assert "for x in sorted({context.new_uuid()}):" in app.read_text()
     assert lint_paths([tmp_path], config=False).findings == ()
+
+
+def test_cache_serves_unchanged_files_and_notices_changes(tmp_path: Path) -> None:
+    from durable_testkit.lint_rules import engine
+
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "host.json").write_text("{}")
+    source = HEAD + textwrap.dedent('''\
+        import time
+
+        @app.orchestration_trigger(context_name="context")
+        def orch(context):
+            return time.time()
+        ''')
+    (app / "function_app.py").write_text(source)
+    cache = tmp_path / "cache"
+    first = lint_paths([app], config=False, cache_dir=cache)
+    calls = []
+    original = engine.analyze_source
+    engine.analyze_source = lambda *a, **k: calls.append(a[0]) or original(*a, **k)
+    try:
+        second = lint_paths([app], config=False, cache_dir=cache)
+        assert calls == [] and second.findings == first.findings
+        (app / "function_app.py").write_text(source.replace("time.time()", "1"))
+        third = lint_paths([app], config=False, cache_dir=cache)
+        assert len(calls) == 1 and third.findings == ()
+    finally:
+        engine.analyze_source = original
