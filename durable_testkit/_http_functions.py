@@ -9,16 +9,15 @@ that string), calls the function by binding name and returns the
 """
 from __future__ import annotations
 
-import asyncio
 import inspect
 import json
 import re
-import threading
 from typing import Any, Dict, List, Mapping, Optional, Pattern, Tuple
 from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 
+from ._sync import as_coroutine, run_sync
 from .errors import InvalidOperationError, UnknownRouteError
 
 __all__ = ["invoke_http", "routes"]
@@ -179,33 +178,8 @@ def _call(rt: Any, fn: Any, kwargs: Dict[str, Any]) -> Any:
     server = rt._server
     if server is not None and hasattr(server, "run_coroutine"):
         # One loop for every function call, so the SDK's global aiohttp session stays valid.
-        return server.run_coroutine(_as_coroutine(out))
-    return _run_elsewhere(out)
-
-
-async def _as_coroutine(awaitable: Any) -> Any:
-    return await awaitable
-
-
-def _run_elsewhere(awaitable: Any) -> Any:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(_as_coroutine(awaitable))
-    box: Dict[str, Any] = {}
-
-    def runner() -> None:
-        try:
-            box["value"] = asyncio.run(_as_coroutine(awaitable))
-        except BaseException as exc:  # handed back to the caller
-            box["error"] = exc
-
-    t = threading.Thread(target=runner, name="durable-testkit-http")
-    t.start()
-    t.join()
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
+        return server.run_coroutine(as_coroutine(out))
+    return run_sync(out, thread_name="durable-testkit-http")
 
 
 def _to_response(name: str, returned: Any) -> func.HttpResponse:

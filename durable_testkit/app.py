@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, final
 
-import azure.durable_functions as df
 import azure.functions as func
 
 from .errors import AppDiscoveryError, UnknownFunctionError

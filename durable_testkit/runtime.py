@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from difflib import get_close_matches
 from typing import (Any, Callable, Deque, Dict, Iterable, Iterator, List, Mapping, Optional,
-                    Tuple, Union, final)
+                    Tuple, final)
 
 import azure.durable_functions as df
 from azure.durable_functions import OrchestrationRuntimeStatus as Status
@@ -33,6 +33,7 @@ from . import _protocol as p
 from . import _wire as w
 from . import policy as _policy
 from ._replay import NonDeterminism, ReplayShim, Slot
+from ._sync import run_sync
 from ._watchdog import EpisodeTimeout, Watchdog
 from .clock import VirtualClock
 from .errors import (HttpHandlerMissing, InvalidOperationError, OrchestrationStuck,
@@ -917,28 +918,9 @@ class InMemoryRuntime:
         return out
 
     def _await(self, awaitable: Any) -> Any:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            if self._loop is None or self._loop.is_closed():
-                self._loop = asyncio.new_event_loop()
-            return self._loop.run_until_complete(awaitable)
-        # Called from inside a running loop (an async test driving the runtime): run the
-        # coroutine on a loop of its own in a helper thread, since this one is busy.
-        box: Dict[str, Any] = {}
-
-        def runner() -> None:
-            try:
-                box["value"] = asyncio.run(awaitable)
-            except BaseException as exc:  # handed back to the caller's thread
-                box["error"] = exc
-
-        t = threading.Thread(target=runner, name="durable-testkit-activity")
-        t.start()
-        t.join()
-        if "error" in box:
-            raise box["error"]
-        return box.get("value")
+        if self._loop is None or self._loop.is_closed():
+            self._loop = asyncio.new_event_loop()
+        return run_sync(awaitable, self._loop, "durable-testkit-activity")
 
     def _run_http(self, work: _Work, inst: Optional[_Instance]) -> None:
         slot = work.slot

@@ -28,7 +28,7 @@ from . import _protocol as p
 from . import _wire as w
 from ._replay import NonDeterminism, ReplayShim, Slot
 from ._watchdog import EpisodeTimeout, Watchdog
-from .clock import DEFAULT_START_TIME, VirtualClock
+from .clock import VirtualClock
 from .errors import DurableTestkitError, NonDeterminismError, RunawayOrchestrator
 from .history import HistoryEvent, InstanceHistory, load_history, render_timeline
 
