@@ -9,23 +9,11 @@ import pytest
 
 from durable_testkit import EventType, InMemoryRuntime, OrchestrationRuntimeStatus as S
 from durable_testkit import _entities
+from entity_functions import counter
+
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
 COUNTER = df.EntityId("Counter", "myCounter")
-
-
-def counter(context: df.DurableEntityContext) -> None:
-    current_value = context.get_state(lambda: 0)
-    operation = context.operation_name
-    if operation == "add":
-        current_value += context.get_input()
-    elif operation == "reset":
-        current_value = 0
-    elif operation == "get":
-        context.set_result(current_value)
-    elif operation == "fail":
-        raise ValueError(f"cannot {context.get_input()}")
-    context.set_state(current_value)
 
 
 # The orchestration of the Durable docs: signal, then call.

@@ -7,18 +7,11 @@ import azure.durable_functions as df
 from hypothesis import given, settings, strategies as st
 
 from durable_testkit import InMemoryRuntime, OrchestrationRuntimeStatus as S, SeededPolicy
+from entity_functions import counter
 
 COUNTER = df.EntityId("counter", "k")
+
 LOG = df.EntityId("log", "k")
-
-
-def counter(context: df.DurableEntityContext) -> None:
-    value = context.get_state(lambda: 0)
-    if context.operation_name == "add":
-        value += context.get_input()
-    elif context.operation_name == "get":
-        context.set_result(value)
-    context.set_state(value)
 
 
 def log_entity(context: df.DurableEntityContext) -> None:

@@ -11,21 +11,10 @@ import pytest
 from durable_testkit import (DurableTestkitError, InMemoryRuntime, InvalidOperationError,
                              SerializationError, UnknownFunctionError)
 from durable_testkit import _entities
+from entity_functions import counter
+
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
-
-
-# The counter of the Durable Functions docs (function-based syntax).
-def counter(context: df.DurableEntityContext) -> None:
-    current_value = context.get_state(lambda: 0)
-    operation = context.operation_name
-    if operation == "add":
-        current_value += context.get_input()
-    elif operation == "reset":
-        current_value = 0
-    elif operation == "get":
-        context.set_result(current_value)
-    context.set_state(current_value)
 
 
 def log_entity(context: df.DurableEntityContext) -> None:
