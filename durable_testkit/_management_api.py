@@ -285,7 +285,34 @@ def _list(rt: Any, q: Dict[str, str]) -> Response:
         if not _matches(result, since, until, statuses, prefix):
             continue
         out.append(_status_json(rt, result, show_input=show_input))
+    out.extend(_entity_rows(rt, since, until, statuses, prefix))
     return 200, dict(_JSON), json.dumps(out)
+
+
+def _entity_rows(rt: Any, since: Optional[datetime], until: Optional[datetime],
+                 statuses: set, prefix: str) -> List[Dict[str, Any]]:
+    """Entities as instance queries show them in Azure: ``@name@key``, always Running.
+
+    The extension stores an entity as an eternal orchestration, and ListInstances
+    returns those too (Azure/azure-functions-durable-extension#1991,
+    MicrosoftDocs/azure-docs#42646). Their created time is not tracked here: the
+    time of the entity's last batch stands in for both times.
+    """
+    from ._entities import list_entities
+
+    rows = []
+    for entity in list_entities(rt):
+        when = entity.last_modified or rt.now
+        if statuses and "running" not in statuses:
+            continue
+        if (since is not None and when < since) or (until is not None and when > until):
+            continue
+        if not entity.entity_id.startswith(prefix):
+            continue
+        rows.append({"name": entity.name, "instanceId": entity.entity_id,
+                     "runtimeStatus": "Running", "input": None, "customStatus": None,
+                     "output": None, "createdTime": _stamp(when), "lastUpdatedTime": _stamp(when)})
+    return rows
 
 
 def _matches(result: Any, since: Optional[datetime], until: Optional[datetime],

@@ -127,3 +127,23 @@ def test_runtime_errors_become_500_unless_asked_to_raise(rt: InMemoryRuntime) ->
     iid = _start(rt, "calls_http")["id"]
     status, _, text = handle(rt, "GET", f"{RPC}/instances/{iid}")
     assert status == 500 and "HttpHandlerMissing" in json.loads(text)["ExceptionMessage"]
+
+
+def test_instance_queries_list_entities_as_running_instances() -> None:
+    import azure.durable_functions as df
+
+    def counter(context: df.DurableEntityContext) -> None:
+        context.set_state(context.get_state(lambda: 0) + 1)
+
+    rt = InMemoryRuntime()
+    rt.register_entity("Counter", counter)
+    rt.signal_entity(df.EntityId("Counter", "k1"), "add")
+    rt.run_until_idle()
+    status, _, body = handle(rt, "GET", "/runtime/webhooks/durabletask/instances", "")
+    rows = json.loads(body)
+    assert status == 200
+    assert [(r["instanceId"], r["name"], r["runtimeStatus"]) for r in rows] == [
+        ("@counter@k1", "counter", "Running")]
+    _, _, completed_only = handle(rt, "GET", "/runtime/webhooks/durabletask/instances",
+                                  "runtimeStatus=Completed")
+    assert json.loads(completed_only) == []
