@@ -318,5 +318,7 @@ def test_several_asyncio_runs_with_the_real_client(rt: InMemoryRuntime) -> None:
 
 
 def test_restart_is_not_supported(client) -> None:
+    if not hasattr(client, "restart"):
+        pytest.skip("this azure-functions-durable has no DurableOrchestrationClient.restart")
     with pytest.raises(Exception, match="unexpected status code 501"):
         run(client.restart("anything"))
