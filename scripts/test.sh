@@ -28,9 +28,17 @@ python3 -m venv "$oldest"
 echo "== oldest SDK: $("$oldest/bin/python" -m pip show azure-functions-durable | grep ^Version)"
 "$oldest/bin/python" -m pytest -q tests/protocol tests/unit/test_runtime_behaviour.py tests/e2e
 
-if command -v python3.9 >/dev/null 2>&1; then
+# A pyenv shim answers `command -v` without running, so probe by running each candidate.
+py39_bin=""
+for candidate in python3.9 "$(pyenv root 2>/dev/null || echo /nonexistent)"/versions/3.9*/bin/python3.9; do
+  if "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 9)' >/dev/null 2>&1; then
+    py39_bin="$candidate"
+    break
+  fi
+done
+if [ -n "$py39_bin" ]; then
   py39="$root/.venv-py39"
-  python3.9 -m venv "$py39"
+  "$py39_bin" -m venv "$py39"
   "$py39/bin/python" -m pip install -q --upgrade pip >/dev/null
   "$py39/bin/python" -m pip install -q -e ".[dev]"
   echo "== Python 3.9, SDK: $("$py39/bin/python" -m pip show azure-functions-durable | grep ^Version)"
