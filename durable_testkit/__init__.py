@@ -11,7 +11,7 @@ from .client import InMemoryClient
 from .clock import DEFAULT_START_TIME, VirtualClock
 from .errors import (AppDiscoveryError, DurableTestkitError, HistoryFormatError,
                      HttpHandlerMissing, InvalidOperationError, NonDeterminismError,
-                     OrchestrationStuck, RunawayOrchestrator, SerializationError,
+                     OrchestrationStuck, RunawayFunction, RunawayOrchestrator, SerializationError,
                      UnknownFunctionError, UnknownInstanceError, UnknownRouteError)
 from .history import (EventType, HistoryEvent, InstanceHistory, load_history, render_event,
                       render_timeline, save_history)
@@ -57,6 +57,7 @@ __all__ = [
     "replay_history",
     "ReplayCheck",
     "ReplayResult",
+    "RunawayFunction",
     "RunawayOrchestrator",
     "RuntimeStats",
     "save_history",

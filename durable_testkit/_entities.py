@@ -31,8 +31,10 @@ import azure.durable_functions as df
 
 from . import _protocol as p
 from . import _wire as w
+from ._watchdog import EpisodeTimeout, Watchdog
 from . import policy as _policy
-from .errors import DurableTestkitError, InvalidOperationError, UnknownFunctionError
+from .errors import (DurableTestkitError, InvalidOperationError, RunawayFunction,
+                     UnknownFunctionError)
 
 __all__ = ["DEFAULT_ENTITY_BATCH_SIZE", "EntityStatus", "entity_state", "entity_status",
            "list_entities", "read_entity_state", "run_entity_batch", "send_from_orchestration",
@@ -269,9 +271,14 @@ def run_entity_batch(rt: Any, work: Any) -> None:
         "batch": [{"name": op.name, "input": op.input, "isSignal": op.is_signal} for op in ops],
     })
     try:
-        raw = handle(request)
+        with Watchdog.guard(rt.function_timeout):
+            raw = handle(request)
         response = json.loads(raw)
         results = response["results"]
+    except EpisodeTimeout:
+        rec.queue.extendleft(reversed(ops))
+        raise RunawayFunction("entity", display, rec.scheduler_id,
+                              rt.function_timeout) from None
     except Exception as exc:  # the SDK could not finish the batch (e.g. unserializable state)
         rec.queue.extendleft(reversed(ops))
         raise DurableTestkitError(

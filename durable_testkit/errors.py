@@ -14,6 +14,7 @@ __all__ = [
     "NonDeterminismError",
     "OrchestrationStuck",
     "RunawayOrchestrator",
+    "RunawayFunction",
     "SerializationError",
     "UnknownFunctionError",
     "UnknownInstanceError",
@@ -104,6 +105,26 @@ class RunawayOrchestrator(DurableTestkitError):
             f"of {limit} {what}. This usually means an endless loop that never yields a "
             "durable task, or a loop that never ends. Raise the limit with "
             "InMemoryRuntime(max_episodes=..., max_actions=...) if this is intended.")
+
+
+class RunawayFunction(DurableTestkitError):
+    """An activity or entity operation ran past its wall-clock limit.
+
+    Activities and entities run in process, so one that never returns would hang
+    the whole test run; the host stops it and says which one it was.
+    """
+
+    def __init__(self, kind: str, name: str, instance_id: str, seconds: float) -> None:
+        self.kind = kind
+        self.name = name
+        self.instance_id = instance_id
+        self.seconds = seconds
+        super().__init__(
+            f"The {kind} '{name}' (for instance '{instance_id}') ran for more than {seconds:g} "
+            f"seconds of real time and was stopped. {kind.capitalize()}s run in process, so "
+            "one that never returns would hang the test run. Mock it with "
+            "rt.mock_activity(...) if it waits on something real, or raise the limit with "
+            "InMemoryRuntime(function_timeout=...).")
 
 
 class SerializationError(DurableTestkitError, TypeError):

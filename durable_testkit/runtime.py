@@ -37,7 +37,7 @@ from ._sync import run_sync
 from ._watchdog import EpisodeTimeout, Watchdog
 from .clock import VirtualClock
 from .errors import (HttpHandlerMissing, InvalidOperationError, OrchestrationStuck,
-                     RunawayOrchestrator, SerializationError, UnknownFunctionError,
+                     RunawayFunction, RunawayOrchestrator, SerializationError, UnknownFunctionError,
                      UnknownInstanceError)
 from .status import TERMINAL_STATUSES, ActivityCall, Divergence, OrchestrationResult
 
@@ -209,12 +209,14 @@ class InMemoryRuntime:
             is 100,000).
         episode_timeout: wall-clock seconds one call into the orchestrator may
             take before it is stopped as an endless loop.
+        function_timeout: wall-clock seconds one activity call or entity batch may
+            take before it is stopped (they run in process).
     """
 
     def __init__(self, start_time: Optional[datetime] = None, *,
                  policy: Optional[_policy.SchedulingPolicy] = None, seed: int = 0,
                  max_episodes: int = 5000, max_actions: int = 100_000,
-                 episode_timeout: float = 10.0) -> None:
+                 episode_timeout: float = 10.0, function_timeout: float = 60.0) -> None:
         self.clock = VirtualClock(start_time)
         self.policy = policy if policy is not None else _policy.HostDefaultPolicy()
         # The host default always answers 0: skip building decisions nobody reads.
@@ -222,6 +224,7 @@ class InMemoryRuntime:
         self.max_episodes = max_episodes
         self.max_actions = max_actions
         self.episode_timeout = episode_timeout
+        self.function_timeout = function_timeout
         self._rng = random.Random(seed)
         self._orchestrators: Dict[str, _Orchestrator] = {}
         self._activities: Dict[str, _Activity] = {}
@@ -878,9 +881,16 @@ class InMemoryRuntime:
         try:
             value = ActivityTriggerConverter.decode(meta.Datum(input_text, "json"),
                                                     trigger_metadata=None)
-            returned = self._call(activity, value)
+            try:
+                with Watchdog.guard(self.function_timeout):
+                    returned = self._call(activity, value)
+            except EpisodeTimeout:
+                raise RunawayFunction("activity", activity.name, work.instance_id,
+                                      self.function_timeout) from None
             result_text = ActivityTriggerConverter.encode(returned, expected_type=None).value
             result = json.loads(result_text) if result_text is not None else None
+        except RunawayFunction:
+            raise
         except Exception as exc:  # the worker reports any exception as a failed invocation
             exception = exc
         finally:

@@ -315,3 +315,17 @@ def test_unserializable_state_stops_the_run_with_a_teaching_error() -> None:
                            "TypeError: ")
     assert "no state was changed" in text
     assert _entities.entity_status(rt, e).pending_operations == 1  # type: ignore[union-attr]
+
+
+def test_an_entity_operation_that_never_returns_is_stopped() -> None:
+    from durable_testkit import RunawayFunction
+
+    def stuck(context: df.DurableEntityContext) -> None:
+        while True:
+            pass
+
+    rt = InMemoryRuntime(function_timeout=0.3)
+    rt.register_entity("stuck", stuck)
+    rt.signal_entity(df.EntityId("stuck", "k"), "spin")
+    with pytest.raises(RunawayFunction, match="The entity 'stuck' \\(for instance '@stuck@k'\\)"):
+        rt.run_until_idle()

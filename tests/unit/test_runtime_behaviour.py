@@ -8,6 +8,7 @@ import azure.durable_functions as df
 import pytest
 
 from durable_testkit import (InMemoryRuntime, InvalidOperationError, OrchestrationStuck,
+                             RunawayFunction,
                              RunawayOrchestrator, SerializationError, UnknownFunctionError,
                              UnknownInstanceError)
 from durable_testkit import OrchestrationRuntimeStatus as S
@@ -550,3 +551,22 @@ def test_yielding_something_that_is_not_a_task_explains_itself() -> None:
         "'_is_scheduled' (durable-testkit: the orchestrator yielded a list, which is not a "
         "durable task.")
     assert "context.task_all([...])" in result.error
+
+
+def test_an_activity_that_never_returns_is_stopped() -> None:
+    def spins(value):
+        while True:
+            value += 1
+
+    def calls(context):
+        yield context.call_activity("spins", 1)
+
+    rt = InMemoryRuntime(function_timeout=0.3)
+    rt.register_orchestrator("calls", calls)
+    rt.register_activity("spins", spins)
+    iid = rt.start("calls", instance_id="a-1")
+    with pytest.raises(RunawayFunction) as info:
+        rt.wait(iid)
+    assert str(info.value).startswith(
+        "The activity 'spins' (for instance 'a-1') ran for more than 0.3 seconds of real time "
+        "and was stopped.")
