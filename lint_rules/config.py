@@ -156,7 +156,21 @@ def load_settings(pyproject: Optional[Path], **overrides: Any) -> Settings:
         settings = replace(settings, config_path=str(pyproject))
     clean = {k: v for k, v in overrides.items() if v is not None}
     settings = replace(settings, **clean)
+    _check_codes(settings)
     return replace(settings, warnings=tuple(warnings))
+
+
+def _check_codes(settings: Settings) -> None:
+    """A selector that matches no rule is a typo that would silently disable linting."""
+    from .rules import RULES_BY_CODE
+
+    for key, prefixes in (("select", settings.select), ("ignore", settings.ignore)):
+        for prefix in prefixes:
+            if not any(code.startswith(prefix) for code in RULES_BY_CODE):
+                raise ConfigError(
+                    f"{key}: '{prefix}' matches no rule (codes are prefix-matched: DF1 means "
+                    f"every DF1xx rule). Rules: {', '.join(sorted(RULES_BY_CODE))}; "
+                    "'durable-lint rule' lists them.")
 
 
 def _strings(value: Any, key: str, where: str) -> tuple[str, ...]:

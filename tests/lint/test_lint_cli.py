@@ -59,6 +59,14 @@ def test_select_and_ignore_match_prefixes(capsys) -> None:
     assert "DF301" in out and "DF103" not in out and "DF112" not in out
 
 
+def test_a_selector_that_matches_no_rule_is_a_usage_error(capsys) -> None:
+    code, out, err = run(capsys, "check", "--no-config", "--select", "DF9", str(FIXTURES / "v2app"))
+    assert code == 2 and out == ""
+    assert err.startswith("durable-lint: select: 'DF9' matches no rule (codes are prefix-matched")
+    code, _, err = run(capsys, "check", "--no-config", "--ignore", "DF1,XX", str(FIXTURES / "v2app"))
+    assert code == 2 and "ignore: 'XX' matches no rule" in err
+
+
 def test_json_format(capsys) -> None:
     _, out, _ = run(capsys, "check", "--no-config", "--output-format", "json", str(FIXTURES / "v1app"))
     data = json.loads(out)
