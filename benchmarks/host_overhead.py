@@ -29,7 +29,6 @@ import cProfile
 import gc
 import io
 import pstats
-import statistics
 import sys
 import time
 from dataclasses import dataclass
