@@ -146,7 +146,7 @@ def _handle(rt: Any, name: str) -> Optional[Tuple[str, Callable[[str], str]]]:
 
 
 def _record(rt: Any, sid: str, name: str, key: str) -> _EntityRecord:
-    rec = rt._entity_instances.get(sid)
+    rec: Optional[_EntityRecord] = rt._entity_instances.get(sid)
     if rec is None:
         rec = rt._entity_instances[sid] = _EntityRecord(sid, name, key)
     return rec

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import traceback
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple, Union
 from urllib.parse import parse_qsl, quote, unquote
 
 from azure.durable_functions import OrchestrationRuntimeStatus as Status
@@ -290,7 +290,7 @@ def _list(rt: Any, q: Dict[str, str]) -> Response:
 
 
 def _entity_rows(rt: Any, since: Optional[datetime], until: Optional[datetime],
-                 statuses: set, prefix: str) -> List[Dict[str, Any]]:
+                 statuses: Set[str], prefix: str) -> List[Dict[str, Any]]:
     """Entities as instance queries show them in Azure: ``@name@key``, always Running.
 
     The extension stores an entity as an eternal orchestration, and ListInstances
@@ -316,14 +316,15 @@ def _entity_rows(rt: Any, since: Optional[datetime], until: Optional[datetime],
 
 
 def _matches(result: Any, since: Optional[datetime], until: Optional[datetime],
-             statuses: set, prefix: str) -> bool:
+             statuses: Set[str], prefix: str) -> bool:
     if since is not None and result.created_time < since:
         return False
     if until is not None and result.created_time > until:
         return False
     if statuses and result.runtime_status.value.lower() not in statuses:
         return False
-    return result.instance_id.startswith(prefix)
+    instance_id: str = result.instance_id  # the SDK's status object is untyped
+    return instance_id.startswith(prefix)
 
 
 def _purge(rt: Any, instance_id: str) -> Response:
@@ -469,10 +470,10 @@ def history_events(wire: List[Dict[str, Any]], show_output: bool) -> List[Dict[s
     names = {v: k for k, v in vars(p).items()
              if k.isupper() and isinstance(v, int) and k in _EVENT_NAMES}
     scheduled: Dict[Tuple[str, int], Tuple[int, Dict[str, Any]]] = {}
-    drop: set = set()
+    drop: Set[int] = set()
     out: List[Dict[str, Any]] = []
     for e in wire:
-        kind = e.get("EventType")
+        kind: Any = e.get("EventType")
         item = {k: v for k, v in e.items() if k not in ("EventId", "IsPlayed", "EventType")}
         item = {"EventType": _EVENT_NAMES.get(names.get(kind, ""), str(kind)), **item}
         if kind in (p.ORCHESTRATOR_STARTED, p.ORCHESTRATOR_COMPLETED):
@@ -499,7 +500,7 @@ def history_events(wire: List[Dict[str, Any]], show_output: bool) -> List[Dict[s
             for key in ("OrchestrationInstance", "ParentInstance", "Version", "Tags", "Input"):
                 item.pop(key, None)
         elif kind == p.EXECUTION_COMPLETED:
-            status = item.get("OrchestrationStatus")
+            status: Any = item.get("OrchestrationStatus")
             item["OrchestrationStatus"] = _DTFX_NAMES.get(status, status)
             item["Result"] = _parse(item.get("Result"))
             item.pop("FailureDetails", None)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Deque, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Deque, Dict, Iterable, List, Optional, Tuple, cast
 
 from . import _protocol as p
 
@@ -365,21 +365,21 @@ class ReplayShim:
             return retry
         if t == p.WAIT_FOR_EXTERNAL_EVENT:
             name = action.get("externalEventName") or ""
-            node = _ExternalEvent(name)
+            waiter = _ExternalEvent(name)
             key = name.lower()  # the extension matches event names case-insensitively
             queue = self.buffered.get(key)
             if queue:
                 queue.popleft()
-                node.done = True
+                waiter.done = True
             else:
-                self.waiters.setdefault(key, deque()).append(node)
-            return node
+                self.waiters.setdefault(key, deque()).append(waiter)
+            return waiter
         if t == p.CALL_ENTITY:
             slot = self._allocate("event", "op", action)
-            node = _EntityResponse(slot)
-            slot.node = node
-            self.open[slot.seq] = node
-            return node
+            response = _EntityResponse(slot)
+            slot.node = response
+            self.open[slot.seq] = response
+            return response
         if t == p.SIGNAL_ENTITY:
             self._allocate("event", "op", action)
             return _Immediate()
@@ -389,14 +389,14 @@ class ReplayShim:
         if t in (p.WHEN_ALL, p.WHEN_ANY):
             children = [self._invoke(c, path + (i,))
                         for i, c in enumerate(action.get("compoundActions") or [])]
-            node = _Compound(children, is_any=(t == p.WHEN_ANY))
-            if node.is_any:
-                if not children or node.remaining < len(children):
-                    node.done = True
-            elif node.remaining == 0:
-                node.done = True
-                node.failed = any(c.failed for c in children)
-            return node
+            compound = _Compound(children, is_any=(t == p.WHEN_ANY))
+            if compound.is_any:
+                if not children or compound.remaining < len(children):
+                    compound.done = True
+            elif compound.remaining == 0:
+                compound.done = True
+                compound.failed = any(c.failed for c in children)
+            return compound
         raise NonDeterminism(
             f"Received an unexpected action type from the out-of-proc function: '${t}'.",
             -1, "a known action type", repr(action))
@@ -459,7 +459,7 @@ class ReplayShim:
 
     # -- determinism checks --------------------------------------------------
     def _check(self, index: int, ev: Dict[str, Any], kind: str) -> None:
-        seq = ev.get("EventId")
+        seq: Any = ev.get("EventId")  # a wire value: normally an int
         slot = self.unmatched.pop(seq, None)
         name = ev.get("Name")
         if kind == "event" and slot is not None and slot.kind == "event" \
@@ -516,7 +516,7 @@ def _entity_request_id(ev: Dict[str, Any]) -> Optional[str]:
     import json
 
     try:
-        return json.loads(ev.get("Input") or "{}").get("id")
+        return cast(Optional[str], json.loads(ev.get("Input") or "{}").get("id"))
     except (ValueError, AttributeError):
         return None
 

@@ -14,7 +14,7 @@ import threading
 from concurrent.futures import Future
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Coroutine, Dict, Optional, Tuple
+from typing import Any, Callable, Coroutine, Dict, Optional, Tuple, cast
 from urllib.parse import urlsplit
 
 from . import _management_api as api
@@ -69,7 +69,7 @@ class LoopbackServer:
                                                      daemon=True)
                 self._loop_thread.start()
             loop = self._loop
-        future: Future = asyncio.run_coroutine_threadsafe(coro, loop)
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, loop)
         return future.result()
 
     def stop(self) -> None:
@@ -94,7 +94,7 @@ def client_binding(rt: Any) -> str:
     with rt._lock:
         if rt._server is None:
             rt._server = LoopbackServer(rt)
-        server = rt._server
+        server: LoopbackServer = rt._server
     return server.binding_json()
 
 
@@ -205,7 +205,8 @@ def _install_session_per_loop() -> None:
             loop = asyncio.get_running_loop()
             with _session_guard:
                 current = http_utils._client_session
-                if (current is not None and current is _session_owner.get("session")
+                # cast: an `is` test against "Any | None" would re-widen `current` to Optional
+                if (current is not None and current is cast(Any, _session_owner.get("session"))
                         and _session_owner.get("loop") is not loop):
                     old_loop = _session_owner.get("loop")
                     http_utils._client_session = None
@@ -339,7 +340,7 @@ def serve(app: Any, *, host: str = "127.0.0.1", port: int = 7071,
         stop = threading.Event()
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, lambda *_: stop.set())  # type: ignore[union-attr]
+                signal.signal(sig, lambda *_: stop.set())
     out(f"durable-testkit serving {app} on {server.origin} (virtual clock follows real time)")
     out("Functions:")
     for method_list, route, name in routes(rt.app):

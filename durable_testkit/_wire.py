@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Union, cast
 
 from . import _protocol as p
 from .errors import SerializationError
@@ -43,7 +43,7 @@ When = Union[datetime, str]
 def dumps(value: Any, what: str) -> str:
     """JSON text of a payload as the SDK and host encode it."""
     try:
-        return _df_dumps(value)
+        return cast(str, _df_dumps(value))  # the SDK is untyped
     except (TypeError, ValueError) as exc:
         raise SerializationError(what, value, exc) from None
 
@@ -169,7 +169,7 @@ def entity_message_sent(at: When, seq: int, action: Dict[str, Any], instance_id:
                 Input=json.dumps(message))
 
 
-def entity_response(at: When, request_id: str, result_text: str,
+def entity_response(at: When, request_id: str, result_text: Optional[str],
                     is_error: bool) -> Dict[str, Any]:
     body: Dict[str, Any] = {"result": result_text}
     if is_error:

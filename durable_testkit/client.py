@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any, List, Optional, final
+from typing import Any, Dict, List, Optional, cast, final
 from urllib.parse import urlsplit
 
 import azure.durable_functions as df
@@ -27,7 +27,7 @@ __all__ = ["InMemoryClient"]
 
 
 @final
-class InMemoryClient(df.DurableOrchestrationClient):
+class InMemoryClient(df.DurableOrchestrationClient):  # type: ignore[misc]  # the SDK is untyped
     """A ``df.DurableOrchestrationClient`` whose HTTP calls go straight to an InMemoryRuntime.
 
     Get it as ``rt.client``. Its binding's URLs use the placeholder origin
@@ -66,7 +66,8 @@ class InMemoryClient(df.DurableOrchestrationClient):
                       function_invocation_id: Optional[str] = None) -> List[Any]:
         return self._call("DELETE", url, None, {})
 
-    def _call(self, method: str, url: str, body: Optional[str], headers: dict) -> List[Any]:
+    def _call(self, method: str, url: str, body: Optional[str],
+              headers: Dict[str, str]) -> List[Any]:
         parts = urlsplit(url)
         status, _, text = api.handle(self._rt, method, parts.path, parts.query, body,
                                      headers=headers, origin=api.PLACEHOLDER_ORIGIN,
@@ -96,9 +97,9 @@ class InMemoryClient(df.DurableOrchestrationClient):
                         timedelta(milliseconds=max(retry_interval_in_milliseconds, 1)))
         status = await self.get_status(instance_id)
         if status.runtime_status == Status.Completed:
-            return self._create_http_response(200, status.output)
+            return cast(func.HttpResponse, self._create_http_response(200, status.output))
         if status.runtime_status in (Status.Canceled, Status.Terminated):
-            return self._create_http_response(200, status.to_json())
+            return cast(func.HttpResponse, self._create_http_response(200, status.to_json()))
         if status.runtime_status == Status.Failed:
-            return self._create_http_response(500, status.to_json())
-        return self.create_check_status_response(request, instance_id)
+            return cast(func.HttpResponse, self._create_http_response(500, status.to_json()))
+        return cast(func.HttpResponse, self.create_check_status_response(request, instance_id))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import (
+    TYPE_CHECKING,
     Any,
     ClassVar,
     Dict,
@@ -780,6 +781,13 @@ class InstanceHistory:
     sdk_version: Optional[str] = None
     metadata: Mapping[str, Any] = field(default_factory=dict, hash=False)
     format_version: int = FORMAT_VERSION
+
+    if TYPE_CHECKING:  # pragma: no cover
+        # What the generated __init__ accepts: ``events`` may also hold wire dicts, which
+        # __post_init__ converts, so the attribute is always a tuple of HistoryEvent.
+        def __init__(self, orchestrator: str, instance_id: str, events: Iterable[EventLike],
+                     sdk_version: Optional[str] = None, metadata: Mapping[str, Any] = ...,
+                     format_version: int = FORMAT_VERSION) -> None: ...
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "events", tuple(_coerce(e, i)

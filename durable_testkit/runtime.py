@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from difflib import get_close_matches
 from typing import (Any, Callable, Deque, Dict, Iterable, Iterator, List, Mapping, Optional,
-                    Tuple, final)
+                    Tuple, cast, final)
 
 import azure.durable_functions as df
 from azure.durable_functions import OrchestrationRuntimeStatus as Status
@@ -1022,13 +1022,13 @@ class InMemoryRuntime:
 def _orchestrator_handle(name: str, fn: Any) -> Callable[[Any], str]:
     target = _unwrap_function(fn)
     if hasattr(target, "orchestrator_function"):
-        return target  # already a df.Orchestrator.create handle
+        return cast(Callable[[Any], str], target)  # already a df.Orchestrator.create handle
     if inspect.isgeneratorfunction(target) or callable(target):
         if inspect.iscoroutinefunction(target):
             raise TypeError(
                 f"orchestrator '{name}' is an async function; Durable Functions orchestrators "
                 "in Python are generator functions (def ... with yield), never async def")
-        return df.Orchestrator.create(target)
+        return cast(Callable[[Any], str], df.Orchestrator.create(target))
     raise TypeError(f"cannot register {fn!r} as orchestrator '{name}': expected a generator "
                     "function, a df.Orchestrator.create handle or a V2 decorated function")
 

@@ -19,8 +19,8 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple,
-                    Union, final)
+from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Set,
+                    Tuple, Union, cast, final)
 
 import azure.durable_functions as df
 
@@ -135,7 +135,7 @@ def _resolve(orchestrator: Any, name: Optional[str]) -> Tuple[Callable[[Any], An
     else:
         raise TypeError(f"expected a generator function, a df.Orchestrator.create handle or a "
                         f"V2 decorated orchestrator, got {orchestrator!r}")
-    return handle, name or getattr(fn, "__name__", "orchestrator")
+    return handle, cast(str, name or getattr(fn, "__name__", "orchestrator"))
 
 
 # ---------------------------------------------------------------- the shim, read
@@ -159,7 +159,14 @@ def _slot_task(slot: Slot, execution_id: str) -> PendingTask:
                        instance_id=a.get("instanceId"))
 
 
-def _cancelled_timers(shim: ReplayShim) -> set:
+def _timer(task: PendingTask) -> Tuple[int, datetime]:
+    """(seq, fire time) of a due timer: timers always have a seq, and due() keeps only
+    those with a fire time."""
+    assert task.seq is not None and task.fire_at is not None
+    return task.seq, task.fire_at
+
+
+def _cancelled_timers(shim: ReplayShim) -> Set[int]:
     """Timers whose CreateTimer action now says isCanceled: nothing waits for them."""
     out = set()
     for seq, path in shim.timers.items():
@@ -221,7 +228,7 @@ class _Batch:
     def __init__(self) -> None:
         self.messages: List[Dict[str, Any]] = []
         self.seqs: List[int] = []
-        self.events: Counter = Counter()
+        self.events: Counter[str] = Counter()
         self.scheduled: List[PendingTask] = []
 
 
@@ -275,7 +282,7 @@ class OrchestrationScenario:
         skip = set(self._batch.seqs) if self._batch else set()
         cancelled = _cancelled_timers(ex.shim)
         out = [t for seq, t in sorted(ex.tasks.items()) if seq not in skip and seq not in cancelled]
-        raised: Counter = Counter(self._batch.events) if self._batch else Counter()
+        raised: Counter[str] = Counter(self._batch.events) if self._batch else Counter()
         for wait in _event_waits(ex.shim):
             key = (wait.name or "").lower()
             if raised[key]:
@@ -551,20 +558,20 @@ class OrchestrationScenario:
         if self._batch is not None:
             # In a batch every timer due by ``target`` fires in the batch's one episode.
             self._clock.advance_to(target)
-            timers = due()
-            return self._deliver([w.timer_fired(self.now, t.seq, t.fire_at)  # type: ignore
-                                  for t in timers], [t.seq for t in timers])  # type: ignore
+            timers = [_timer(t) for t in due()]
+            return self._deliver([w.timer_fired(self.now, seq, at) for seq, at in timers],
+                                 [seq for seq, _ in timers])
         out: List[PendingTask] = []
-        ready = due()
+        ready = [_timer(t) for t in due()]
         while ready and not self._done:
             # One episode per instant, as the host fires together the timers due together;
             # timers the orchestrator creates meanwhile fire too if due by ``target``.
-            instant = min(t.fire_at for t in ready)  # type: ignore[type-var]
+            instant = min(at for _, at in ready)
             self._clock.advance_to(instant)
-            now_due = [t for t in ready if t.fire_at <= self.now]  # type: ignore[operator]
-            out.extend(self._run([w.timer_fired(self.now, t.seq, t.fire_at)  # type: ignore
-                                  for t in now_due], [t.seq for t in now_due]))  # type: ignore
-            ready = due()
+            now_due = [(seq, at) for seq, at in ready if at <= self.now]
+            out.extend(self._run([w.timer_fired(self.now, seq, at) for seq, at in now_due],
+                                 [seq for seq, _ in now_due]))
+            ready = [_timer(t) for t in due()]
         self._clock.advance_to(target)
         return out
 
