@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
-from libcst.metadata.name_provider import ModuleNameAndPackage
+from libcst.helpers import ModuleNameAndPackage
 
 from .config import Settings, find_pyproject, load_settings
 from .engine import ProjectIndex, analyze_source, finish, lint_files, reach

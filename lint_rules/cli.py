@@ -58,8 +58,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _rule(code: Optional[str]) -> int:
     if code is None:
-        for rule in RULES_BY_CODE.values():
-            print(f"{rule.CODE}  {rule.NAME:28s} {(rule.__doc__ or '').strip().splitlines()[0]}")
+        for each in RULES_BY_CODE.values():
+            print(f"{each.CODE}  {each.NAME:28s} {(each.__doc__ or '').strip().splitlines()[0]}")
         return 0
     rule = RULES_BY_CODE.get(code.upper())
     if rule is None:

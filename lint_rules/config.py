@@ -123,11 +123,12 @@ def _load_toml(path: Path) -> Optional[dict[str, Any]]:
         import tomllib
     else:  # pragma: no cover - exercised on Python 3.9/3.10 only
         try:
-            import tomli as tomllib  # type: ignore[no-redef]
+            import tomli as tomllib
         except ImportError:
             return None
     with open(path, "rb") as fh:
-        return tomllib.load(fh)
+        data: dict[str, Any] = tomllib.load(fh)
+        return data
 
 
 def load_settings(pyproject: Optional[Path], **overrides: Any) -> Settings:

@@ -47,8 +47,8 @@ def render_reference() -> str:
             out.append(f"\nFlagged:\n\n```python\n{ex.code.rstrip()}\n```\n")
             if ex.expected_fix:
                 out.append(f"\nAfter the fix:\n\n```python\n{ex.expected_fix.rstrip()}\n```\n")
-        for ex in rule.VALID[:1]:
-            out.append(f"\nNot flagged:\n\n```python\n{ex.code.rstrip()}\n```\n")
+        for valid in rule.VALID[:1]:
+            out.append(f"\nNot flagged:\n\n```python\n{valid.code.rstrip()}\n```\n")
     return "".join(out)
 
 

@@ -23,17 +23,33 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Optional, Sequence
+from typing import (
+    Any,
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    Optional,
+    Sequence,
+    Union,
+    cast,
+)
 
 import libcst as cst
-from libcst.helpers import calculate_module_and_package, get_absolute_module_from_package_for_import
+from libcst.helpers import (
+    ModuleNameAndPackage,
+    calculate_module_and_package,
+    get_absolute_module_from_package_for_import,
+)
 from libcst.metadata import (
     ByteSpanPositionProvider,
+    CodeSpan,
     FullyQualifiedNameProvider,
     MetadataWrapper,
     ParentNodeProvider,
+    QualifiedName,
 )
-from libcst.metadata.name_provider import ModuleNameAndPackage
 
 from .cache import AnalysisCache
 from .config import DEFAULT_EXCLUDE, Settings, relpath
@@ -159,11 +175,13 @@ class FileContext:
         )
         # Lines and columns come from byte spans: PositionProvider would generate the code a
         # second time.
-        self.spans = meta[ByteSpanPositionProvider]
+        # resolve_many types every mapping's values as object; these are the providers' types.
+        self.spans = cast(Mapping[cst.CSTNode, CodeSpan], meta[ByteSpanPositionProvider])
         self._source = source
         self._line_starts = [0] + [i + 1 for i, b in enumerate(source) if b == 10]
-        self.parents = meta[ParentNodeProvider]
-        self.fqns = meta[FullyQualifiedNameProvider]
+        self.parents = cast(Mapping[cst.CSTNode, cst.CSTNode], meta[ParentNodeProvider])
+        self.fqns = cast(Mapping[cst.CSTNode, Collection[QualifiedName]],
+                         meta[FullyQualifiedNameProvider])
         self._infos: dict[cst.FunctionDef, FunctionInfo] = {}
         self._owner_cache: dict[cst.CSTNode, Optional[cst.FunctionDef]] = {}
         self._created: dict[str, str] = {}  # function name -> registered name (Orchestrator.create)
@@ -330,7 +348,7 @@ class FileContext:
         replacement: Optional[cst.CSTNode],
         replacement_target: Optional[cst.CSTNode],
         unsafe: bool,
-        data: dict,
+        data: dict[str, Any],
     ) -> None:
         line, col = self.start(node)
         owner = self.owner_of(node)
@@ -352,9 +370,9 @@ class FileContext:
         )
 
 
-def _literal_args(call: cst.Call) -> dict:
+def _literal_args(call: cst.Call) -> dict[Union[str, int], str]:
     """String literal arguments of a call, by keyword and by position."""
-    out: dict = {}
+    out: dict[Union[str, int], str] = {}
     for i, arg in enumerate(call.args):
         text = string_value(arg.value)
         if text is not None:
@@ -453,8 +471,8 @@ class _Dispatch(cst.CSTVisitor):
 
     def __init__(self, visitors: Sequence[cst.BatchableCSTVisitor]) -> None:
         super().__init__()
-        self.visit: dict[str, list] = {}
-        self.leave: dict[str, list] = {}
+        self.visit: dict[str, list[Callable[[cst.CSTNode], None]]] = {}
+        self.leave: dict[str, list[Callable[[cst.CSTNode], None]]] = {}
         for v in visitors:
             for name in _visitor_methods(type(v)):
                 kind, _, node_type = name.partition("_")
@@ -471,7 +489,8 @@ class _Dispatch(cst.CSTVisitor):
             method(original_node)
 
 
-def _cached_get_visitors(self: cst.BatchableCSTVisitor) -> dict:
+def _cached_get_visitors(
+        self: cst.BatchableCSTVisitor) -> dict[str, Callable[[cst.CSTNode], None]]:
     return {name: getattr(self, name) for name in _visitor_methods(type(self))}
 
 
@@ -813,7 +832,7 @@ def _read_function_json(path: Path) -> Optional[V1Function]:
 
 def _module_of(root: Path, path: Path) -> ModuleNameAndPackage:
     base = root
-    rel = path.relative_to(root) if path.is_relative_to(root) else None  # type: ignore[attr-defined]
+    rel = path.relative_to(root) if path.is_relative_to(root) else None
     if rel is not None and rel.parts and rel.parts[0] == "src":
         base = root / "src"
     try:
@@ -951,7 +970,8 @@ def _lint_project(project: _Project) -> LintResult:
     )
 
 
-def reach(index: ProjectIndex, load_module=None) -> dict[str, set[str]]:
+def reach(index: ProjectIndex, load_module: Optional[Callable[[str], bool]] = None
+          ) -> dict[str, set[str]]:
     """Map each function reached from an orchestrator to the orchestrators reaching it."""
     reached: dict[str, set[str]] = {}
     for info in list(index.functions.values()):
@@ -961,7 +981,7 @@ def reach(index: ProjectIndex, load_module=None) -> dict[str, set[str]]:
 
 
 def _walk(index: ProjectIndex, start: FunctionInfo, orch: str, reached: dict[str, set[str]],
-          load_module) -> None:
+          load_module: Optional[Callable[[str], bool]]) -> None:
     stack = [start]
     while stack:
         info = stack.pop()
@@ -1005,8 +1025,8 @@ def finish(
     settings: Settings,
     targets: set[str],
     sources: dict[str, bytes],
-    display,
-    relative,
+    display: Callable[[str], str],
+    relative: Callable[[str], str],
 ) -> _Finished:
     """Filter reports to findings, apply suppressions and selection, and build fixes."""
     findings: list[Finding] = []

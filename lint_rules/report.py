@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Callable
+from typing import Any, Callable
 
 from .results import Finding, LintResult
 from .rules import RULES, RULES_BY_CODE
@@ -45,7 +45,7 @@ def _text(result: LintResult) -> str:
     return "\n".join(lines)
 
 
-def _as_dict(f: Finding) -> dict:
+def _as_dict(f: Finding) -> dict[str, Any]:
     return {
         "path": f.path, "line": f.line, "column": f.col + 1, "code": f.code,
         "message": f.message, "severity": f.severity, "orchestrators": list(f.orchestrators),

@@ -10,7 +10,7 @@ hides them, like captured output.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Generator, List, Optional, Sequence
 
 import pytest
 
@@ -18,6 +18,9 @@ from durable_testkit.history import render_event, render_timeline
 from durable_testkit.runtime import InMemoryRuntime
 
 from ._stash import involved, record_report
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pluggy import Result
 
 __all__ = ["SECTION_TITLE", "pytest_runtest_makereport", "render_runtime"]
 
@@ -37,7 +40,7 @@ _INDENT = "    "
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
-                              ) -> Iterator[None]:
+                              ) -> Generator[None, Result[pytest.TestReport], None]:
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
     record_report(item, report)
