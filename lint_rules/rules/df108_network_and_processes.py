@@ -1,6 +1,10 @@
 """DF108: network clients, databases and subprocesses."""
 from __future__ import annotations
 
+from typing import Optional
+
+import libcst as cst
+
 from .base import BannedCallRule, Invalid, Valid, orchestrator_example
 
 
@@ -35,7 +39,7 @@ class NetworkAccess(BannedCallRule):
         Invalid(orchestrator_example('return subprocess.run(["ls"])', "import subprocess\n")),
     ]
 
-    def advice_for(self, node, name):  # type: ignore[no-untyped-def]
+    def advice_for(self, node: cst.Call, name: str) -> Optional[str]:
         if name in ("socket.gethostname", "socket.getfqdn"):
             return None  # DF106
         return super().advice_for(node, name)

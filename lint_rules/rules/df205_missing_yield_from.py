@@ -1,11 +1,14 @@
 """DF205: a helper generator called without ``yield from``."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
 from .base import Invalid, Report, Rule, Valid
+
+if TYPE_CHECKING:
+    from ..engine import ProjectIndex
 
 _APP = (
     "import azure.durable_functions as df\n\napp = df.DFApp()\n\n\n"
@@ -62,7 +65,7 @@ class MissingYieldFrom(Rule):
         )
 
     @classmethod
-    def project_check(cls, report: Report, index) -> Optional[str]:  # type: ignore[no-untyped-def]
+    def project_check(cls, report: Report, index: ProjectIndex) -> Optional[str]:
         info = index.resolve(report.data.get("callee", ""))
         # Only generators that schedule durable tasks: a generator of plain values
         # (``for batch in chunks(items)``) is used correctly without ``yield from``.

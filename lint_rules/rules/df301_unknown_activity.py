@@ -1,11 +1,14 @@
 """DF301: ``call_activity`` with a name no activity has."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
 from .base import Invalid, Report, Rule, Valid, string_value
+
+if TYPE_CHECKING:
+    from ..engine import ProjectIndex
 
 _APP = (
     "import azure.durable_functions as df\n\napp = df.DFApp()\n\n\n"
@@ -58,11 +61,11 @@ class UnknownActivity(Rule):
                 self.report(node, data={"name": name})
 
     @classmethod
-    def known(cls, index) -> set[str]:  # type: ignore[no-untyped-def]
+    def known(cls, index: ProjectIndex) -> set[str]:
         return index.activity_names if index.defines_activities or index.activity_names else set()
 
     @classmethod
-    def project_check(cls, report: Report, index) -> Optional[str]:  # type: ignore[no-untyped-def]
+    def project_check(cls, report: Report, index: ProjectIndex) -> Optional[str]:
         name = report.data["name"]
         if not index.defines_activities and not index.settings.external_activities:
             return None

@@ -1,12 +1,15 @@
 """DF302: ``call_sub_orchestrator`` with a name no orchestrator has."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
 from .base import Invalid, Report, Rule, Valid, orchestrator_example
 from .df301_unknown_activity import literal, name_argument
+
+if TYPE_CHECKING:
+    from ..engine import ProjectIndex
 
 
 class UnknownSubOrchestrator(Rule):
@@ -31,7 +34,7 @@ class UnknownSubOrchestrator(Rule):
                 self.report(node, data={"name": name})
 
     @classmethod
-    def project_check(cls, report: Report, index) -> Optional[str]:  # type: ignore[no-untyped-def]
+    def project_check(cls, report: Report, index: ProjectIndex) -> Optional[str]:
         name = report.data["name"]
         if name in index.orchestration_names:
             return None

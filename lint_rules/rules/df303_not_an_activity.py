@@ -1,12 +1,15 @@
 """DF303: ``call_activity(fn)`` where ``fn`` is not an activity."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
 from .base import Invalid, Report, Rule, Valid
 from .df301_unknown_activity import _APP, name_argument
+
+if TYPE_CHECKING:
+    from ..engine import ProjectIndex
 
 
 class NotAnActivity(Rule):
@@ -33,7 +36,7 @@ class NotAnActivity(Rule):
                     self.report(arg, data={"callee": name})
 
     @classmethod
-    def project_check(cls, report: Report, index) -> Optional[str]:  # type: ignore[no-untyped-def]
+    def project_check(cls, report: Report, index: ProjectIndex) -> Optional[str]:
         info = index.resolve(report.data["callee"])
         if info is None or info.is_activity:
             return None
