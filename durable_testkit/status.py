@@ -69,8 +69,9 @@ class OrchestrationResult:
     created_time: datetime
     last_updated_time: datetime
     execution_id: str
+    # Typed for what the host always passes; None only if a result is built without one.
     history_source: Callable[[], "InstanceHistory"] = field(repr=False, compare=False,
-                                                            default=None)  # type: ignore
+                                                            default=None)  # type: ignore[assignment]
     divergence: Optional[Divergence] = None
 
     @property
