@@ -442,9 +442,11 @@ class ReplayShim:
             entity._finish(False, self)
             return
         key = name.lower()
-        queue = self.waiters.get(key)
-        while queue:
-            node = queue.popleft()
+        # ext: waiters are a stack, so an event completes the newest wait and abandoned ones
+        # (a task_any in a loop) never swallow it; events nobody waits for queue FIFO.
+        stack = self.waiters.get(key)
+        while stack:
+            node = stack.pop()
             if not node.done:
                 node._finish(False, self)
                 return

@@ -570,3 +570,32 @@ def test_an_activity_that_never_returns_is_stopped() -> None:
     assert str(info.value).startswith(
         "The activity 'spins' (for instance 'a-1') ran for more than 0.3 seconds of real time "
         "and was stopped.")
+
+
+def test_an_event_goes_to_the_latest_waiter_as_in_a_reminder_loop() -> None:
+    # ext: DurableOrchestrationContext.WaitForExternalEvent keeps waiters on a stack "to make
+    # it easier for users to abandon external events ... The common case is a Task.WhenAny
+    # in a loop": the event completes the newest wait, not the abandoned ones. (This loop
+    # forgets to cancel its timer, so nothing else unblocks the extension's replay.)
+    def reminders(context):
+        sent = 0
+        while True:
+            timer = context.create_timer(context.current_utc_datetime + timedelta(hours=1))
+            approval = context.wait_for_external_event("approval")
+            winner = yield context.task_any([approval, timer])
+            if winner == approval:
+                return (yield context.call_activity("echo", f"approved after {sent} reminders"))
+            sent += 1
+            yield context.call_activity("echo", "reminder")
+
+    rt = make(reminders=reminders)
+    iid = rt.start("reminders")
+    rt.advance(timedelta(hours=3, minutes=30))
+    rt.raise_event(iid, "approval", True)
+    rt.run_until_idle()  # no virtual time passes: the approval is acted on at once
+    assert rt.activity_calls[-1].input == "approved after 3 reminders"
+    # ...but the uncancelled timer keeps the instance running until it fires
+    assert rt.status(iid).runtime_status == S.Running
+    result = rt.wait(iid)
+    assert result.output == "approved after 3 reminders"
+    assert rt.now.isoformat() == "2024-01-01T04:00:00+00:00"
