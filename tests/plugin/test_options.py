@@ -141,3 +141,15 @@ def test_marker_and_options_are_documented(project: pytest.Pytester) -> None:
     result = project.runpytest("--help")
     result.stdout.fnmatch_lines(["*--durable-app=APP*", "*durable_app (string):*",
                                  "*durable_start_time (string):*"])
+
+
+def test_the_worker_converters_deprecation_warning_stays_out_of_reports(
+        project: pytest.Pytester, make_ini: MakeIni) -> None:
+    make_ini(project, durable_app="sample_app:app")
+    project.makepyfile("""
+def test_runs_an_activity(durable_runtime):
+    assert durable_runtime.run("hello", "Ada").runtime_status.value == "Completed"
+""")
+    result = project.runpytest_subprocess("-W", "default")
+    result.assert_outcomes(passed=1)
+    assert "df_loads was called without expected_type" not in result.stdout.str()
