@@ -150,6 +150,6 @@ def test_the_worker_converters_deprecation_warning_stays_out_of_reports(
 def test_runs_an_activity(durable_runtime):
     assert durable_runtime.run("hello", "Ada").runtime_status.value == "Completed"
 """)
-    result = project.runpytest_subprocess("-W", "default")
+    result = project.runpytest_subprocess()
     result.assert_outcomes(passed=1)
     assert "df_loads was called without expected_type" not in result.stdout.str()
