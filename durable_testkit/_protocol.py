@@ -51,28 +51,12 @@ SIGNAL_ENTITY = 9
 WHEN_ANY = 11
 WHEN_ALL = 12
 
-ACTION_NAMES = {
-    CALL_ACTIVITY: "CallActivity",
-    CALL_ACTIVITY_WITH_RETRY: "CallActivityWithRetry",
-    CALL_SUB_ORCHESTRATOR: "CallSubOrchestrator",
-    CALL_SUB_ORCHESTRATOR_WITH_RETRY: "CallSubOrchestratorWithRetry",
-    ACTION_CONTINUE_AS_NEW: "ContinueAsNew",
-    CREATE_TIMER: "CreateTimer",
-    WAIT_FOR_EXTERNAL_EVENT: "WaitForExternalEvent",
-    CALL_ENTITY: "CallEntity",
-    CALL_HTTP: "CallHttp",
-    SIGNAL_ENTITY: "SignalEntity",
-    WHEN_ANY: "WhenAny",
-    WHEN_ALL: "WhenAll",
-}
-
 # The name the extension schedules call_http under (one activity, no 202 polling for Python).
 HTTP_ACTIVITY_NAME = "BuiltIn::HttpActivity"
 
 # What the current extension sends (ext: OrchestrationTriggerAttributeBindingProvider).
 # upperSchemaVersion stays 1: SDKs before 1.3 reject anything larger.
 MAX_SHORT_TIMER = timedelta(days=6)
-LONG_TIMER_INTERVAL = timedelta(days=3)
 _CONTEXT_TAIL = (
     ',"upperSchemaVersion":1,"upperSchemaVersionNew":2,'
     '"maximumShortTimerDuration":"6.00:00:00",'
