@@ -93,18 +93,23 @@ class OrchestrationStuck(DurableTestkitError):
 
 
 class RunawayOrchestrator(DurableTestkitError):
-    """One episode (or one wait) ran past its configured limit: a likely endless loop."""
+    """One episode (or one execution) ran past its configured limit: a likely endless loop.
 
-    def __init__(self, instance_id: str, orchestrator: str, limit: int, what: str) -> None:
+    ``raise_with`` names the setting that holds the limit, so the advice points at
+    the knob that was actually hit.
+    """
+
+    def __init__(self, instance_id: str, orchestrator: str, limit: float, what: str,
+                 raise_with: str) -> None:
         self.instance_id = instance_id
         self.orchestrator = orchestrator
         self.limit = limit
         self.what = what
         super().__init__(
             f"Orchestration '{orchestrator}' (instance '{instance_id}') exceeded the limit "
-            f"of {limit} {what}. This usually means an endless loop that never yields a "
+            f"of {limit:g} {what}. This usually means an endless loop that never yields a "
             "durable task, or a loop that never ends. Raise the limit with "
-            "InMemoryRuntime(max_episodes=..., max_actions=...) if this is intended.")
+            f"{raise_with} if this is intended.")
 
 
 class RunawayFunction(DurableTestkitError):

@@ -146,7 +146,6 @@ class _Instance:
         self.queued = False
         self.suspended = False
         self.previous_executions: List[List[Dict[str, Any]]] = []
-        self.episodes_total = 0
         self._new_execution(rt, input_text)
 
     def _new_execution(self, rt: "InMemoryRuntime", input_text: Optional[str]) -> None:
@@ -159,7 +158,6 @@ class _Instance:
         self.last_actions: List[Dict[str, Any]] = []
         self.episodes = 0
         self.started = False
-        self.done_waiting_for_timers = False
 
     @property
     def terminal(self) -> bool:
@@ -620,11 +618,11 @@ class InMemoryRuntime:
             new.append(self._execution_started(inst, stamp))
         new.extend(messages)
         inst.episodes += 1
-        inst.episodes_total += 1
         self._episodes += 1
         if inst.episodes > self.max_episodes:
             raise RunawayOrchestrator(inst.instance_id, inst.orch.name, self.max_episodes,
-                                      "episodes in one execution")
+                                      "episodes in one execution",
+                                      "InMemoryRuntime(max_episodes=...)")
         base = len(inst.history)
         inst.history.extend(new)
         inst.new_dumps = [p.dumps_wire(e) for e in new]
@@ -636,9 +634,9 @@ class InMemoryRuntime:
             with Watchdog.guard(self.episode_timeout):
                 resp = p.invoke_orchestrator(inst.orch.handle, context)
         except EpisodeTimeout:
-            raise RunawayOrchestrator(inst.instance_id, inst.orch.name,
-                                      int(self.episode_timeout),
-                                      "seconds in one episode without yielding") from None
+            raise RunawayOrchestrator(inst.instance_id, inst.orch.name, self.episode_timeout,
+                                      "seconds in one episode without yielding",
+                                      "InMemoryRuntime(episode_timeout=...)") from None
         self._sdk_seconds += resp.sdk_seconds
 
         closing: List[Dict[str, Any]] = []
@@ -679,10 +677,9 @@ class InMemoryRuntime:
             if inst.shim.continue_as_new is not None:
                 self._continue_as_new(inst, inst.shim.continue_as_new, closing, base)
                 return
-            if inst.shim.uncancelled_open_timers():
-                # DTFx keeps the instance running until every timer it did not cancel fires.
-                inst.done_waiting_for_timers = True
-            else:
+            # DTFx keeps the instance running until every timer it did not cancel fires;
+            # the episode that delivers the last one completes it.
+            if not inst.shim.uncancelled_open_timers():
                 result_text = json.dumps(resp.output)
                 closing.append(w.execution_completed(stamp, w.COMPLETED, result_text))
                 self._finish(inst, Status.Completed, output=resp.output, result_text=result_text)

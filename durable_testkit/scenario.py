@@ -600,8 +600,9 @@ class OrchestrationScenario:
             with Watchdog.guard(self._episode_timeout):
                 resp = p.invoke_orchestrator(self._handle, context)
         except EpisodeTimeout:
-            raise RunawayOrchestrator(self.instance_id, self.name, int(self._episode_timeout),
-                                      "seconds in one episode without yielding") from None
+            raise RunawayOrchestrator(self.instance_id, self.name, self._episode_timeout,
+                                      "seconds in one episode without yielding",
+                                      "OrchestrationScenario(episode_timeout=...)") from None
         closing: List[Dict[str, Any]] = []
         if resp.crashed is not None:
             self._finish_failed(f"Orchestrator function '{self.name}' failed: {resp.error}",

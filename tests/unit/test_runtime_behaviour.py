@@ -411,7 +411,8 @@ def test_runaway_episode_is_stopped() -> None:
 
     rt = InMemoryRuntime(episode_timeout=0.3)
     rt.register_orchestrator("spins", spins)
-    with pytest.raises(RunawayOrchestrator, match="seconds in one episode without yielding"):
+    with pytest.raises(RunawayOrchestrator, match=r"limit of 0\.3 seconds in one episode without "
+                       r"yielding\..* Raise the limit with InMemoryRuntime\(episode_timeout=\.\.\.\)"):
         rt.run("spins")
 
 
@@ -423,7 +424,8 @@ def test_endless_yielding_loop_hits_the_episode_limit() -> None:
     rt = InMemoryRuntime(max_episodes=50)
     rt.register_orchestrator("forever", forever)
     rt.register_activity("echo", lambda x: x)
-    with pytest.raises(RunawayOrchestrator, match="limit of 50 episodes"):
+    with pytest.raises(RunawayOrchestrator,
+                       match=r"limit of 50 episodes.* InMemoryRuntime\(max_episodes=\.\.\.\)"):
         rt.run("forever")
 
 
