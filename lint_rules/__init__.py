@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .api import lint_paths, lint_source, write_fixes
 from .config import ConfigError, Settings
-from .engine import UsageError
+from .discovery import UsageError
 from .results import FileFix, Finding, InternalError, LintResult
 from .rules import RULES, Rule
 

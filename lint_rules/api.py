@@ -6,9 +6,14 @@ from typing import Any, Optional, Sequence, Union
 
 from libcst.helpers import ModuleNameAndPackage
 
+from .analysis import analyze_source, failed
 from .config import Settings, find_pyproject, load_settings
-from .engine import ProjectIndex, analyze_source, finish, lint_files, reach
+from .engine import lint_files
+from .findings import finish
+from .index import ProjectIndex, reach
 from .results import LintResult
+from .rules import RULES_BY_CODE
+from .sources import Source, from_text
 
 
 def lint_paths(
@@ -23,6 +28,7 @@ def lint_paths(
     prefilter: bool = True,
     jobs: Optional[int] = None,
     cache_dir: Union[str, Path, None] = None,
+    target_version: Optional[str] = None,
 ) -> LintResult:
     """Lint Python files and folders.
 
@@ -40,6 +46,8 @@ def lint_paths(
         prefilter: Skip files that cannot hold durable code (turn off to parse everything).
         jobs: Worker processes for parsing (default: CPU count).
         cache_dir: Folder to cache per-file analyses in (default: no cache).
+        target_version: Python grammar to check against, such as ``"3.11"`` (default: the
+            config's ``target-version``, else the running interpreter's).
 
     Raises:
         ConfigError: the ``[tool.durable-lint]`` table is invalid.
@@ -47,7 +55,8 @@ def lint_paths(
     """
     settings = _settings(paths, config, select=select, ignore=ignore, fix=fix,
                          unsafe_fixes=unsafe_fixes, prefilter=prefilter, jobs=jobs,
-                         cache_dir=str(cache_dir) if cache_dir is not None else None)
+                         cache_dir=str(cache_dir) if cache_dir is not None else None,
+                         target_version=target_version)
     return lint_files([str(p) for p in paths], settings,
                       str(project_root) if project_root is not None else None)
 
@@ -67,14 +76,20 @@ def lint_source(
     ``banned_calls`` or ``external_activities``. Never raises on bad input: a file that does not
     parse gives a DF001 finding.
     """
-    opts = load_settings(None, select=_tuple(select), ignore=_tuple(ignore),
+    opts = load_settings(None, RULES_BY_CODE, select=_tuple(select), ignore=_tuple(ignore),
                          unsafe_fixes=unsafe_fixes, **settings)
-    data = source.encode("utf-8", errors="surrogatepass")
-    analysis = analyze_source(path, data, ModuleNameAndPackage("orchestrator", ""), opts)
+    decoded = from_text(path, source)
+    module = ModuleNameAndPackage("orchestrator", "")
+    sources: dict[str, Source] = {}
+    if isinstance(decoded, Source):
+        sources[path] = decoded
+        analysis = analyze_source(decoded, module, opts)
+    else:
+        analysis = failed(path, module.name, decoded.message, decoded.line, decoded.col)
     index = ProjectIndex(opts)
     index.add(analysis)
     reached = reach(index)
-    done = finish({path: analysis}, index, reached, opts, {path}, {path: data},
+    done = finish({path: analysis}, index, reached, opts, {path}, sources,
                   display=lambda p: p, relative=lambda p: p)
     return LintResult(done.findings, done.fixes, done.internal_errors, 1, 1, opts.warnings)
 
@@ -103,4 +118,4 @@ def _settings(paths: Sequence[Union[str, Path]], config: Union[str, Path, None, 
         pyproject = Path(config)
     overrides["select"] = _tuple(overrides.get("select"))
     overrides["ignore"] = _tuple(overrides.get("ignore"))
-    return load_settings(pyproject, **overrides)
+    return load_settings(pyproject, RULES_BY_CODE, **overrides)

@@ -14,7 +14,7 @@ from .api import lint_paths, write_fixes
 from .cache import default_cache_dir
 from .config import ConfigError
 from .docs import rule_text
-from .engine import UsageError
+from .discovery import UsageError
 from .report import FORMATS, render, statistics
 from .rules import RULES_BY_CODE
 

@@ -11,6 +11,8 @@ Example::
     deterministic-calls = ["mycorp.ids.stable_id"]
     external-activities = ["SendMail"]
     external-orchestrators = ["Billing"]
+    target-version = "3.11"      # grammar to parse with (default: the running Python's)
+    max-file-bytes = 524288      # larger files get DF001 instead of analysis
 """
 from __future__ import annotations
 
@@ -19,7 +21,9 @@ import os
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Collection, Optional
+
+from .sources import DEFAULT_MAX_FILE_BYTES, parse_version
 
 DEFAULT_EXCLUDE = (
     ".git",
@@ -48,6 +52,8 @@ _KEYS = {
     "deterministic-calls",
     "external-activities",
     "external-orchestrators",
+    "target-version",
+    "max-file-bytes",
 }
 
 
@@ -73,6 +79,8 @@ class Settings:
     jobs: Optional[int] = None
     cache_dir: Optional[str] = None
     config_path: Optional[str] = None
+    target_version: Optional[str] = None  # "3.11"; None: the running interpreter's
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def is_selected(self, code: str, relpath: str = "") -> bool:
@@ -131,8 +139,11 @@ def _load_toml(path: Path) -> Optional[dict[str, Any]]:
         return data
 
 
-def load_settings(pyproject: Optional[Path], **overrides: Any) -> Settings:
+def load_settings(pyproject: Optional[Path], known_codes: Collection[str] = (),
+                  **overrides: Any) -> Settings:
     """Settings from ``pyproject`` (may be None), then keyword ``overrides`` that are not None.
+
+    ``known_codes`` are the rule codes that ``select`` and ``ignore`` must match.
 
     Raises:
         ConfigError: the table has an unknown key or a value of the wrong type.
@@ -157,20 +168,29 @@ def load_settings(pyproject: Optional[Path], **overrides: Any) -> Settings:
         settings = replace(settings, config_path=str(pyproject))
     clean = {k: v for k, v in overrides.items() if v is not None}
     settings = replace(settings, **clean)
-    _check_codes(settings)
+    _check_codes(settings, known_codes)
+    _check_version(settings.target_version, "target-version")
     return replace(settings, warnings=tuple(warnings))
 
 
-def _check_codes(settings: Settings) -> None:
-    """A selector that matches no rule is a typo that would silently disable linting."""
-    from .rules import RULES_BY_CODE
+def _check_version(value: Optional[str], key: str) -> None:
+    if value is not None:
+        try:
+            parse_version(value)
+        except ValueError as exc:
+            raise ConfigError(f"{key}: {exc}") from None
 
+
+def _check_codes(settings: Settings, known: Collection[str]) -> None:
+    """A selector that matches no rule is a typo that would silently disable linting."""
+    if not known:
+        return
     for key, prefixes in (("select", settings.select), ("ignore", settings.ignore)):
         for prefix in prefixes:
-            if not any(code.startswith(prefix) for code in RULES_BY_CODE):
+            if not any(code.startswith(prefix) for code in known):
                 raise ConfigError(
                     f"{key}: '{prefix}' matches no rule (codes are prefix-matched: DF1 means "
-                    f"every DF1xx rule). Rules: {', '.join(sorted(RULES_BY_CODE))}; "
+                    f"every DF1xx rule). Rules: {', '.join(sorted(known))}; "
                     "'durable-lint rule' lists them.")
 
 
@@ -202,6 +222,18 @@ def _apply_table(settings: Settings, table: dict[str, Any], where: str) -> Setti
             (pattern, _strings(codes, f"per-file-ignores.{pattern}", where))
             for pattern, codes in pfi.items()
         )
+    if "target-version" in table:
+        value = table["target-version"]
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: [tool.durable-lint] target-version must be a string "
+                              f"such as \"3.11\", got {value!r}")
+        changes["target_version"] = value
+    if "max-file-bytes" in table:
+        value = table["max-file-bytes"]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{where}: [tool.durable-lint] max-file-bytes must be a positive "
+                              f"integer, got {value!r}")
+        changes["max_file_bytes"] = value
     if "banned-calls" in table:
         banned = table["banned-calls"]
         if not isinstance(banned, dict) or not all(isinstance(v, str) for v in banned.values()):

@@ -1,14 +1,17 @@
-"""The rule base class: one rule is one class with its docs, examples and visitor methods."""
+"""The rule base class and helpers for rule authors: one rule is one class with its docs,
+examples and visitor methods."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Optional, Sequence
+from typing import Any, ClassVar, Optional, Sequence
 
 import libcst as cst
 from libcst.metadata import FullyQualifiedNameProvider, ParentNodeProvider, ScopeProvider
 
-if TYPE_CHECKING:
-    from ..engine import FileContext, FunctionInfo, ProjectIndex
+from ..context import FileContext
+from ..index import ProjectIndex
+from ..model import FunctionInfo, Report
+from ..syntax import code_of, contains_yield, string_value
 
 #: Durable context methods that create a task which must be yielded.
 TASK_METHODS = frozenset(
@@ -45,20 +48,6 @@ class Invalid:
     code: str
     expected_fix: Optional[str] = None
     settings: dict[str, Any] = field(default_factory=dict, compare=False)
-
-
-@dataclass
-class Report:
-    """A finding as a rule reports it, before reachability, suppression and selection."""
-
-    code: str
-    line: int
-    col: int
-    message: str
-    owner: Optional[str]
-    edit: Optional[tuple[int, int, str]] = None
-    fix: Optional[str] = None  # "safe" | "unsafe"
-    data: dict[str, Any] = field(default_factory=dict)
 
 
 class Rule(cst.BatchableCSTVisitor):
@@ -124,11 +113,11 @@ class Rule(cst.BatchableCSTVisitor):
         replacement: Optional[cst.CSTNode] = None,
         replacement_target: Optional[cst.CSTNode] = None,
         unsafe: bool = False,
-        data: Optional[dict[str, Any]] = None,
+        data: Optional[dict[str, str]] = None,
     ) -> None:
         """Report ``node``; ``replacement`` replaces ``replacement_target`` (default ``node``)."""
         self.ctx.add_report(
-            self,
+            self.CODE,
             node,
             message or self.MESSAGE,
             replacement=replacement,
@@ -143,36 +132,6 @@ class Rule(cst.BatchableCSTVisitor):
     def project_check(cls, report: Report, index: ProjectIndex) -> Optional[str]:
         """Final message for a report once the whole project is indexed; None drops it."""
         return report.message
-
-
-def contains_yield(node: cst.CSTNode) -> bool:
-    """Whether ``node`` contains a yield outside nested functions and classes."""
-    finder = _YieldFinder()
-    node.visit(finder)
-    return finder.found
-
-
-class _YieldFinder(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.found = False
-
-    def visit_Yield(self, node: cst.Yield) -> bool:
-        self.found = True
-        return False
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-
-def code_of(node: cst.CSTNode) -> str:
-    """Source of a node on its own, for messages."""
-    return cst.Module(body=[]).code_for_node(node)
 
 
 def orchestrator_example(body: str, imports: str = "") -> str:
@@ -212,12 +171,7 @@ class BannedCallRule(Rule):
         self.report(node, self.MESSAGE.format(call=name, advice=advice))
 
 
-def string_value(node: object) -> Optional[str]:
-    """The text of a plain string literal, or None (bytes, f-strings, or unevaluable source)."""
-    if not isinstance(node, cst.SimpleString):
-        return None
-    try:
-        value = node.evaluated_value  # literal_eval: rejects e.g. null bytes with SyntaxError
-    except Exception:
-        return None
-    return value if isinstance(value, str) else None
+__all__ = [
+    "DURABLE_METHODS", "FIRE_AND_FORGET_METHODS", "TASK_METHODS", "BannedCallRule", "Invalid",
+    "Report", "Rule", "Valid", "code_of", "contains_yield", "orchestrator_example", "string_value",
+]

@@ -1,14 +1,12 @@
 """DF205: a helper generator called without ``yield from``."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import libcst as cst
 
+from ..index import ProjectIndex
 from .base import Invalid, Report, Rule, Valid
-
-if TYPE_CHECKING:
-    from ..engine import ProjectIndex
 
 _APP = (
     "import azure.durable_functions as df\n\napp = df.DFApp()\n\n\n"

@@ -1,14 +1,12 @@
 """DF301: ``call_activity`` with a name no activity has."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import libcst as cst
 
+from ..index import ProjectIndex
 from .base import Invalid, Report, Rule, Valid, string_value
-
-if TYPE_CHECKING:
-    from ..engine import ProjectIndex
 
 _APP = (
     "import azure.durable_functions as df\n\napp = df.DFApp()\n\n\n"

@@ -1,15 +1,13 @@
 """DF302: ``call_sub_orchestrator`` with a name no orchestrator has."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import libcst as cst
 
+from ..index import ProjectIndex
 from .base import Invalid, Report, Rule, Valid, orchestrator_example
 from .df301_unknown_activity import literal, name_argument
-
-if TYPE_CHECKING:
-    from ..engine import ProjectIndex
 
 
 class UnknownSubOrchestrator(Rule):

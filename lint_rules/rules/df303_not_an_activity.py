@@ -1,15 +1,13 @@
 """DF303: ``call_activity(fn)`` where ``fn`` is not an activity."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import libcst as cst
 
+from ..index import ProjectIndex
 from .base import Invalid, Report, Rule, Valid
 from .df301_unknown_activity import _APP, name_argument
-
-if TYPE_CHECKING:
-    from ..engine import ProjectIndex
 
 
 class NotAnActivity(Rule):

@@ -178,13 +178,16 @@ def test_parallel_analysis_matches_serial(tmp_path: Path) -> None:
 
 def test_a_fix_that_would_break_the_file_is_dropped() -> None:
     from durable_testkit.lint_rules.config import Settings
-    from durable_testkit.lint_rules.engine import _build_fix
-    from durable_testkit.lint_rules.rules.base import Report
+    from durable_testkit.lint_rules.fixes import build_fix
+    from durable_testkit.lint_rules.model import Report
+    from durable_testkit.lint_rules.sources import Source
 
+    source = Source("x.py", "x = 1\n", b"x = 1\n")
     report = Report("DF103", 1, 0, "m", "f", edit=(0, 1, "def ("), fix="safe")
-    assert _build_fix("x.py", "x.py", b"x = 1\n", [report], Settings()) is None
+    assert build_fix("x.py", source, [report], Settings()) is None
     report = Report("DF103", 1, 0, "m", "f", edit=(0, 1, "y"), fix="safe")
-    assert _build_fix("x.py", "x.py", b"x = 1\n", [report], Settings()).fixed == "y = 1\n"
+    fix = build_fix("x.py", source, [report], Settings())
+    assert fix is not None and fix.fixed == "y = 1\n"
 
 
 def test_config_without_toml_reader_warns(tmp_path: Path, monkeypatch) -> None:

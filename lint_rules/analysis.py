@@ -1,0 +1,324 @@
+"""Per-file analysis: parse one file once and run every rule in one batched traversal.
+
+The result is a :class:`~.model.FileAnalysis` (functions, calls, registered names, reports,
+suppressions) that the project index and the cache consume. Never raises on bad input: a file
+that does not parse, or is too large, gives a DF001 report instead.
+"""
+from __future__ import annotations
+
+import re
+import traceback
+from contextlib import ExitStack, contextmanager
+from typing import Callable, Iterator, Optional, Sequence
+
+import libcst as cst
+from libcst.helpers import ModuleNameAndPackage
+from libcst.metadata import (
+    ByteSpanPositionProvider,
+    FullyQualifiedNameProvider,
+    MetadataWrapper,
+    ParentNodeProvider,
+)
+
+from .config import Settings
+from .context import FileContext, registered_name
+from .model import APP_PREFIX, FileAnalysis, Report, V1Function
+from .rules import RULES
+from .rules.base import TASK_METHODS, Rule
+from .sources import Source, grammar_error, too_large
+from .suppressions import parse_comment, widen_to_functions
+
+#: Only files containing one of these can register an orchestrator (V1 entry scripts aside).
+ORCHESTRATOR_MARKERS = (b"orchestration_trigger", b"Orchestrator.create")
+
+#: Callables that call a function passed to them while the orchestrator runs, so passing
+#: ``f`` runs ``f`` there (``sorted(items, key=f)``, ``map(f, items)``).
+CALLS_ITS_ARGUMENTS = frozenset({
+    "builtins.sorted", "builtins.map", "builtins.filter", "builtins.min", "builtins.max",
+    "functools.reduce", "itertools.filterfalse", "itertools.takewhile", "itertools.dropwhile",
+    "itertools.groupby", "itertools.starmap", "itertools.accumulate", "heapq.nlargest",
+    "heapq.nsmallest",
+})
+#: Methods that take a key function (``items.sort(key=f)``): receivers are local objects.
+_KEY_METHODS = frozenset({"sort"})
+
+MAX_BRACKET_DEPTH = 500
+_OPEN = frozenset(b"([{")
+_CLOSE = frozenset(b")]}")
+
+
+def failed(path: str, module: str, message: str, line: int = 1, col: int = 0) -> FileAnalysis:
+    """An analysis that is only a DF001 report."""
+    analysis = FileAnalysis(path=path, module=module)
+    analysis.parse_error = Report("DF001", line, col, message, None)
+    return analysis
+
+
+class _Summary(cst.BatchableCSTVisitor):
+    """Collects calls per function, function spans and suppression comments."""
+
+    METADATA_DEPENDENCIES = (ByteSpanPositionProvider, ParentNodeProvider,
+                             FullyQualifiedNameProvider)
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        # (owner function, local name) -> qualified name of the class it was built from
+        self._instances: dict[tuple[cst.FunctionDef, str], str] = {}
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        ctx = self.ctx
+        header = {ctx.start(node.name)[0]}
+        header.update(ctx.start(d)[0] for d in node.decorators)
+        end = ctx.end_line(node)
+        ctx.def_spans.append((frozenset(header), min(header), end))
+        if ctx.owner_def(node) is node:
+            ctx.info_for(node)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        # ``runner = Runner(context)``: later ``runner.stamp()`` calls ``Runner.stamp``.
+        if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+            return
+        if not isinstance(node.value, cst.Call):
+            return
+        cls = self._followable(node.value.func)
+        owner = self.ctx.owner_def(node)
+        if cls is not None and owner is not None:
+            self._instances[(owner, node.targets[0].target.value)] = cls
+
+    def _followable(self, node: cst.CSTNode) -> Optional[str]:
+        name = self.ctx.qualname(node)
+        if name and not name.startswith("builtins.") and ".<locals>." not in name:
+            return name
+        return None
+
+    def _method_target(self, func: cst.Attribute, owner_def: cst.FunctionDef) -> Optional[str]:
+        """``Cls.meth`` for ``obj.meth()`` where ``obj`` is a ``Cls`` instance or ``self``."""
+        recv = func.value
+        if not isinstance(recv, cst.Name):
+            return None
+        cls = self._instances.get((owner_def, recv.value))
+        if cls is not None:
+            return f"{cls}.{func.attr.value}"
+        info = self.ctx.info_for(owner_def)
+        if info.params and recv.value == info.params[0] and recv.value in ("self", "cls"):
+            owner_class = info.fqn.rpartition(".")[0]
+            if owner_class and owner_class != self.ctx.mod.name:
+                return f"{owner_class}.{func.attr.value}"
+        return None
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if (isinstance(func, cst.Attribute) and func.attr.value in TASK_METHODS
+                and isinstance(func.value, cst.Name)):
+            owner = self.ctx.owner_of(node)
+            if owner is not None and func.value.value in owner.context_names:
+                owner.schedules_tasks = True
+        owner_def = self.ctx.owner_def(node)
+        if owner_def is None:
+            return
+        calls = self.ctx.info_for(owner_def).calls
+        name = self._followable(func)
+        if name is not None:
+            calls.append(name)
+        elif isinstance(func, cst.Attribute):
+            target = self._method_target(func, owner_def)
+            if target is not None:
+                calls.append(target)
+        full = self.ctx.qualname(func)
+        key_method = isinstance(func, cst.Attribute) and func.attr.value in _KEY_METHODS
+        if full in CALLS_ITS_ARGUMENTS or key_method:
+            for arg in node.args:
+                if key_method and (arg.keyword is None or arg.keyword.value != "key"):
+                    continue
+                ref = self._followable(arg.value) if isinstance(
+                    arg.value, (cst.Name, cst.Attribute)) else None
+                if ref is not None:
+                    calls.append(ref)
+
+    def visit_Comment(self, node: cst.Comment) -> None:
+        line, col = self.ctx.start(node)
+        own_line = isinstance(self.ctx.parents.get(node), cst.EmptyLine)
+        sup = parse_comment(node.value, line, col, own_line)
+        if sup is not None:
+            self.ctx.analysis.suppressions.append(sup)
+
+
+_METHODS: dict[type, tuple[str, ...]] = {}
+
+
+def _visitor_methods(cls: type) -> tuple[str, ...]:
+    """Names of the visit_/leave_ methods a visitor class defines (cached per class)."""
+    found = _METHODS.get(cls)
+    if found is None:
+        base = cst.BatchableCSTVisitor
+        found = tuple(
+            name for name in dir(cls)
+            if name.startswith(("visit_", "leave_"))
+            and callable(getattr(cls, name))
+            and not getattr(getattr(cls, name), "_is_no_op", False)
+            and getattr(cls, name) is not getattr(base, name, None)
+        )
+        _METHODS[cls] = found
+    return found
+
+
+class _Dispatch(cst.CSTVisitor):
+    """One traversal calling every rule's methods.
+
+    libcst's own ``visit_batched`` looks up each visitor's methods with ``inspect.getmembers``
+    on every call, which costs more than the traversal for small files.
+    """
+
+    def __init__(self, visitors: Sequence[cst.BatchableCSTVisitor]) -> None:
+        super().__init__()
+        self.visit: dict[str, list[Callable[[cst.CSTNode], None]]] = {}
+        self.leave: dict[str, list[Callable[[cst.CSTNode], None]]] = {}
+        for v in visitors:
+            for name in _visitor_methods(type(v)):
+                kind, _, node_type = name.partition("_")
+                table = self.visit if kind == "visit" else self.leave
+                table.setdefault(node_type, []).append(getattr(v, name))
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        for method in self.visit.get(type(node).__name__, ()):
+            method(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        for method in self.leave.get(type(original_node).__name__, ()):
+            method(original_node)
+
+
+def _cached_get_visitors(
+        self: cst.BatchableCSTVisitor) -> dict[str, Callable[[cst.CSTNode], None]]:
+    return {name: getattr(self, name) for name in _visitor_methods(type(self))}
+
+
+@contextmanager
+def _fast_libcst() -> Iterator[None]:
+    """Cache libcst's per-instance visitor-method lookup by class while we analyse.
+
+    Touches a libcst internal: ``BatchableCSTVisitor.get_visitors`` calls
+    ``inspect.getmembers`` over ~1,600 attributes for every metadata provider of every file,
+    which cost more than parsing. The cached version returns the same methods (looked up per
+    class instead of per instance). Restored on exit.
+    """
+    original = cst.BatchableCSTVisitor.get_visitors
+    cst.BatchableCSTVisitor.get_visitors = _cached_get_visitors  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        cst.BatchableCSTVisitor.get_visitors = original  # type: ignore[method-assign]
+
+
+def _visit_batched(wrapper: MetadataWrapper, visitors: Sequence[cst.BatchableCSTVisitor]) -> None:
+    with ExitStack() as stack:
+        for v in visitors:
+            stack.enter_context(v.resolve(wrapper))
+        wrapper.module.visit(_Dispatch(visitors))
+
+
+def _bracket_depth(source: bytes) -> int:
+    """Deepest bracket nesting, counting brackets in strings too (an upper bound)."""
+    if sum(source.count(c) for c in (b"(", b"[", b"{")) <= MAX_BRACKET_DEPTH:
+        return 0
+    depth = deepest = 0
+    for byte in source:
+        if byte in _OPEN:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in _CLOSE:
+            depth = max(depth - 1, 0)
+    return deepest
+
+
+def analyze_source(
+    source: Source,
+    mod: ModuleNameAndPackage,
+    settings: Settings,
+    v1: Optional[V1Function] = None,
+    rules: Sequence[type[Rule]] = RULES,
+    light_ok: bool = False,
+) -> FileAnalysis:
+    """Parse ``source`` once and run every rule over it. Never raises.
+
+    With ``light_ok``, a file that registers no orchestrator is only scanned for activity names
+    (no metadata, no rules); the engine analyses it fully if an orchestrator reaches into it.
+    """
+    path, data = source.path, source.data
+    if len(data) > settings.max_file_bytes:
+        return failed(path, mod.name, too_large(len(data), settings.max_file_bytes))
+    depth = _bracket_depth(data)
+    if depth > MAX_BRACKET_DEPTH:
+        # libcst's native parser overflows its stack (a segfault, not an exception) on brackets
+        # nested a few thousand deep; CPython itself refuses more than 200.
+        return failed(path, mod.name,
+                      f"cannot parse file: brackets nested {depth} deep (Python allows 200)")
+    bad = grammar_error(source, settings.target_version)
+    if bad is not None:
+        return failed(path, mod.name, bad.message, bad.line, bad.col)
+    try:
+        module = cst.parse_module(source.text)
+    except cst.ParserSyntaxError as exc:
+        msg = str(exc.message).strip().splitlines()[0] if exc.message else "invalid syntax"
+        return failed(path, mod.name, f"cannot parse file: {msg}",
+                      max(exc.raw_line, 1), max(exc.raw_column, 0))
+    except Exception as exc:  # e.g. RecursionError
+        return failed(path, mod.name, f"cannot parse file: {type(exc).__name__}: {exc}".strip())
+    if light_ok and not any(m in data for m in ORCHESTRATOR_MARKERS) and not (
+            v1 is not None and v1.kind == "orchestrationTrigger"):
+        return _light_analysis(path, module, mod)
+    with _fast_libcst():
+        return _analyze_module(path, data, module, mod, settings, v1, rules)
+
+
+def _light_analysis(path: str, module: cst.Module, mod: ModuleNameAndPackage) -> FileAnalysis:
+    """Activity names registered at module level, read from the decorators alone."""
+    analysis = FileAnalysis(path=path, module=mod.name, light=True)
+    for stmt in module.body:
+        if isinstance(stmt, cst.FunctionDef):
+            trigger = registered_name(stmt)
+            if trigger is not None and trigger[0] == "activity":
+                analysis.activities.append(trigger[1])
+    return analysis
+
+
+def _analyze_module(path: str, source: bytes, module: cst.Module, mod: ModuleNameAndPackage,
+                    settings: Settings, v1: Optional[V1Function],
+                    rules: Sequence[type[Rule]]) -> FileAnalysis:
+    levels = [len(m) for m in _RELATIVE.findall(source)]
+    if levels and max(levels) > len([p for p in mod.package.split(".") if p]):
+        # Resolving would fail half-way (ImportError below): start with the prefixed names.
+        mod = ModuleNameAndPackage(_prefixed(mod.name), _prefixed(mod.package))
+    try:
+        try:
+            wrapper = MetadataWrapper(module, unsafe_skip_copy=True,
+                                      cache={FullyQualifiedNameProvider: mod})
+            ctx = FileContext(path, module, wrapper, mod, settings, v1, source)
+        except ImportError:
+            # A relative import above the project root: V1 apps run as the package ``__app__``
+            # (``from ..shared import x``). Names are compared without that prefix.
+            mod = ModuleNameAndPackage(_prefixed(mod.name), _prefixed(mod.package))
+            wrapper = MetadataWrapper(module, unsafe_skip_copy=True,
+                                      cache={FullyQualifiedNameProvider: mod})
+            ctx = FileContext(path, module, wrapper, mod, settings, v1, source)
+        visitors: list[cst.BatchableCSTVisitor] = [_Summary(ctx)]
+        visitors.extend(rule(ctx) for rule in rules)
+        _visit_batched(wrapper, visitors)
+        ctx.analysis.suppressions = widen_to_functions(ctx.analysis.suppressions, ctx.def_spans)
+        return ctx.analysis
+    except RecursionError:
+        return failed(path, mod.name, "cannot analyse file: nesting too deep")
+    except Exception:
+        analysis = FileAnalysis(path=path, module=mod.name)
+        analysis.internal_error = traceback.format_exc(limit=8)
+        return analysis
+
+
+_RELATIVE = re.compile(rb"^[ \t]*from[ \t]+(\.+)", re.M)
+_UP = ".".join([APP_PREFIX] * 8)
+
+
+def _prefixed(name: str) -> str:
+    return f"{_UP}.{name}" if name else _UP

@@ -1,0 +1,296 @@
+"""Per-file state the rules share while one file is traversed: positions, names, functions.
+
+A :class:`FileContext` turns libcst nodes into what the rest of durable-lint stores: line and
+column, fully qualified names, the :class:`~.model.FunctionInfo` of the function that owns a
+node, and :class:`~.model.Report` values with their byte-range edits.
+"""
+from __future__ import annotations
+
+import bisect
+from typing import Collection, Mapping, Optional, Union, cast
+
+import libcst as cst
+from libcst.helpers import ModuleNameAndPackage, get_absolute_module_from_package_for_import
+from libcst.metadata import (
+    ByteSpanPositionProvider,
+    CodeSpan,
+    FullyQualifiedNameProvider,
+    MetadataWrapper,
+    ParentNodeProvider,
+    QualifiedName,
+)
+
+from .config import Settings
+from .model import FileAnalysis, FunctionInfo, Report, V1Function
+from .syntax import contains_yield, string_value
+
+
+class FileContext:
+    """State shared by the rules while one file is traversed.
+
+    ``source`` is the file as UTF-8 bytes (whatever its encoding on disk), which is what
+    libcst's byte spans and the fixes' edits measure.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        module: cst.Module,
+        wrapper: MetadataWrapper,
+        mod: ModuleNameAndPackage,
+        settings: Settings,
+        v1: Optional[V1Function],
+        source: bytes = b"",
+    ) -> None:
+        self.path = path
+        self.module = module
+        self.wrapper = wrapper
+        self.mod = mod
+        self.settings = settings
+        self.v1 = v1
+        self.analysis = FileAnalysis(path=path, module=mod.name)
+        meta = wrapper.resolve_many(
+            [ByteSpanPositionProvider, ParentNodeProvider, FullyQualifiedNameProvider]
+        )
+        # Lines and columns come from byte spans: PositionProvider would generate the code a
+        # second time. resolve_many types every mapping's values as object.
+        self.spans = cast(Mapping[cst.CSTNode, CodeSpan], meta[ByteSpanPositionProvider])
+        self._source = source
+        self._ascii = source.isascii()
+        self._line_starts = [0] + [i + 1 for i, b in enumerate(source) if b == 10]
+        self.parents = cast(Mapping[cst.CSTNode, cst.CSTNode], meta[ParentNodeProvider])
+        self.fqns = cast(Mapping[cst.CSTNode, Collection[QualifiedName]],
+                         meta[FullyQualifiedNameProvider])
+        self._infos: dict[cst.FunctionDef, FunctionInfo] = {}
+        self._owner_cache: dict[cst.CSTNode, Optional[cst.FunctionDef]] = {}
+        self._created: dict[str, str] = {}  # function name -> registered name (Orchestrator.create)
+        self.def_spans: list[tuple[frozenset[int], int, int]] = []
+        self._prepass()
+
+    def start(self, node: cst.CSTNode) -> tuple[int, int]:
+        """1-based line and 0-based column (in characters) where ``node`` starts."""
+        offset = self.spans[node].start
+        line = bisect.bisect_right(self._line_starts, offset)
+        begin = self._line_starts[line - 1]
+        if self._ascii:  # O(1): a decode per node is quadratic on a file of one long line
+            return line, offset - begin
+        col = len(self._source[begin:offset].decode("utf-8", errors="replace"))
+        return line, col
+
+    def end_line(self, node: cst.CSTNode) -> int:
+        span = self.spans[node]
+        return bisect.bisect_right(self._line_starts, max(span.start, span.start + span.length - 1))
+
+    # -- names ------------------------------------------------------------------------------
+
+    def qualname(self, node: cst.CSTNode) -> Optional[str]:
+        """The single fully qualified name of ``node``, or None if unknown or ambiguous."""
+        names = self.fqns.get(node, set())
+        if len(names) != 1:
+            return None
+        return next(iter(names)).name
+
+    def _prepass(self) -> None:
+        """Module-level imports (for re-exports), loggers and ``Orchestrator.create(fn)``."""
+        for stmt in self.module.body:
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
+                if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                    try:
+                        base = get_absolute_module_from_package_for_import(self.mod.package, small)
+                    except Exception:
+                        base = None
+                    if base:
+                        for alias in small.names:
+                            target = f"{base}.{cst.helpers.get_full_name_for_node(alias.name)}"
+                            local = alias.asname.name if alias.asname else alias.name
+                            if isinstance(local, cst.Name):
+                                self.analysis.aliases[f"{self.mod.name}.{local.value}"] = target
+                if (isinstance(small, cst.Assign) and isinstance(small.value, cst.Call)
+                        and len(small.targets) == 1
+                        and isinstance(small.targets[0].target, cst.Name)
+                        and self.qualname(small.value.func) == "logging.getLogger"):
+                    self.analysis.loggers.append(small.targets[0].target.value)
+                value = getattr(small, "value", None)
+                if isinstance(value, cst.Call) and value.args:
+                    name = self.qualname(value.func) or ""
+                    if name.endswith("Orchestrator.create"):
+                        arg = value.args[0].value
+                        if isinstance(arg, cst.Name):
+                            registered = arg.value
+                            if self.v1 and self.v1.kind == "orchestrationTrigger":
+                                registered = self.v1.name
+                            self._created[arg.value] = registered
+
+    # -- functions --------------------------------------------------------------------------
+
+    def owner_def(self, node: cst.CSTNode) -> Optional[cst.FunctionDef]:
+        """The outermost function definition containing ``node`` (or ``node`` itself)."""
+        if node in self._owner_cache:
+            return self._owner_cache[node]
+        outer: Optional[cst.FunctionDef] = None
+        cur: Optional[cst.CSTNode] = node
+        while cur is not None:
+            if isinstance(cur, cst.FunctionDef):
+                outer = cur
+            cur = self.parents.get(cur)
+        self._owner_cache[node] = outer
+        return outer
+
+    def owner_of(self, node: cst.CSTNode) -> Optional[FunctionInfo]:
+        """The indexed function (top-level function or method) that contains ``node``."""
+        fdef = self.owner_def(node)
+        return self.info_for(fdef) if fdef is not None else None
+
+    def info_for(self, fdef: cst.FunctionDef) -> FunctionInfo:
+        info = self._infos.get(fdef)
+        if info is None:
+            info = self._build_info(fdef)
+            self._infos[fdef] = info
+            self.analysis.functions[info.fqn] = info
+        return info
+
+    def _build_info(self, fdef: cst.FunctionDef) -> FunctionInfo:
+        classes: list[str] = []
+        cur = self.parents.get(fdef)
+        while cur is not None:
+            if isinstance(cur, cst.ClassDef):
+                classes.insert(0, cur.name.value)
+            cur = self.parents.get(cur)
+        name = fdef.name.value
+        fqn = ".".join(p for p in [self.mod.name, *classes, name] if p)
+        params = tuple(
+            p.name.value
+            for p in [*fdef.params.posonly_params, *fdef.params.params, *fdef.params.kwonly_params]
+        )
+        trigger = registered_name(fdef)
+        is_orch = trigger is not None and trigger[0] == "orchestration"
+        is_activity = trigger is not None and trigger[0] == "activity"
+        context_name = trigger[2] if is_orch and trigger is not None else None
+        registered: list[str] = [trigger[1]] if trigger is not None else []
+        if not classes and name in self._created:
+            is_orch = True
+            registered.insert(0, self._created[name])
+        if (
+            not classes
+            and self.v1 is not None
+            and self.v1.kind == "orchestrationTrigger"
+            and name == self.v1.entry_point
+            and contains_yield(fdef.body)
+        ):
+            is_orch = True
+            registered.insert(0, self.v1.name)
+        if is_orch:
+            if context_name not in params:
+                context_name = params[0] if params else None
+            context_names = frozenset([context_name]) if context_name else frozenset()
+        else:
+            context_name = _helper_context_param(fdef)
+            context_names = frozenset(p for p in params if p not in ("self", "cls"))
+        info = FunctionInfo(
+            fqn=fqn,
+            name=name,
+            path=self.path,
+            line=self.start(fdef.name)[0],
+            params=params,
+            context_name=context_name,
+            context_names=context_names,
+            is_orchestrator=is_orch,
+            registered_names=tuple(dict.fromkeys(registered)),
+            is_activity=is_activity,
+            is_generator=contains_yield(fdef.body),
+            is_async=fdef.asynchronous is not None,
+        )
+        if is_orch:
+            self.analysis.orchestrations.extend(info.registered_names)
+        if is_activity:
+            self.analysis.activities.extend(info.registered_names)
+        return info
+
+    # -- reports ----------------------------------------------------------------------------
+
+    def add_report(
+        self,
+        code: str,
+        node: cst.CSTNode,
+        message: str,
+        *,
+        replacement: Optional[cst.CSTNode] = None,
+        replacement_target: Optional[cst.CSTNode] = None,
+        unsafe: bool = False,
+        data: Optional[dict[str, str]] = None,
+    ) -> None:
+        """Record a report at ``node``; ``replacement`` replaces ``replacement_target``."""
+        line, col = self.start(node)
+        owner = self.owner_of(node)
+        edit = None
+        fix = None
+        if replacement is not None:
+            target = replacement_target or node
+            span = self.spans[target]
+            indent = " " * self.start(target)[1]
+            text = self.module.code_for_node(replacement)
+            if isinstance(target, cst.BaseStatement):
+                text = text.rstrip("\n")
+            text = text.replace("\n", "\n" + indent) if "\n" in text.rstrip("\n") else text
+            edit = (span.start, span.start + span.length, text)
+            fix = "unsafe" if unsafe else "safe"
+        self.analysis.reports.append(
+            Report(code, line, col, message, owner.fqn if owner else None, edit, fix, data or {})
+        )
+
+
+def literal_args(call: cst.Call) -> dict[Union[str, int], str]:
+    """String literal arguments of a call, by keyword and by position."""
+    out: dict[Union[str, int], str] = {}
+    for i, arg in enumerate(call.args):
+        text = string_value(arg.value)
+        if text is not None:
+            if arg.keyword is not None:
+                out[arg.keyword.value] = text
+            else:
+                out[i] = text
+    return out
+
+
+def registered_name(fdef: cst.FunctionDef) -> Optional[tuple[str, str, Optional[str]]]:
+    """``(kind, name, context_name)`` for a V2 trigger function, else None.
+
+    The Durable extension registers exactly one name: the trigger's ``activity=`` (or
+    ``orchestration=``), else ``@app.function_name(...)``, else the Python name. Calling the
+    function by any other name fails with "function not found", so only that one counts.
+    """
+    kind: Optional[str] = None
+    trigger_name: Optional[str] = None
+    function_name: Optional[str] = None
+    context_name: Optional[str] = None
+    for dec in fdef.decorators:
+        call = dec.decorator
+        func = call.func if isinstance(call, cst.Call) else call
+        attr = func.attr.value if isinstance(func, cst.Attribute) else None
+        kwargs = literal_args(call) if isinstance(call, cst.Call) else {}
+        if attr == "orchestration_trigger":
+            kind = "orchestration"
+            context_name = kwargs.get("context_name") or kwargs.get(0)
+            trigger_name = kwargs.get("orchestration")
+        elif attr == "activity_trigger":
+            kind = "activity"
+            trigger_name = kwargs.get("activity")
+        elif attr == "function_name" and (kwargs.get("name") or kwargs.get(0)):
+            function_name = kwargs.get("name") or kwargs[0]
+    if kind is None:
+        return None
+    return kind, trigger_name or function_name or fdef.name.value, context_name
+
+
+def _helper_context_param(fdef: cst.FunctionDef) -> Optional[str]:
+    for p in [*fdef.params.posonly_params, *fdef.params.params, *fdef.params.kwonly_params]:
+        ann = p.annotation
+        if ann is not None:
+            ann_code = cst.Module(body=[]).code_for_node(ann.annotation)
+            if ann_code.endswith("DurableOrchestrationContext"):
+                return p.name.value
+        if p.name.value in ("context", "ctx"):
+            return p.name.value
+    return None
