@@ -22,6 +22,7 @@ __all__ = [
     "HttpHandlerMissing",
     "InvalidOperationError",
     "UnknownRouteError",
+    "InputFileError",
 ]
 
 
@@ -207,3 +208,20 @@ class UnknownRouteError(DurableTestkitError, LookupError):
             f"No HTTP-triggered function answers {method} {path}. The Functions host would "
             f"answer 404. The app's HTTP routes:\n{listed}\nPaths may start with /api/ or "
             "leave it out; route parameters are written {name}, {name?} or {name:int}.")
+
+class InputFileError(DurableTestkitError, OSError):
+    """A file the user named cannot be read as one: missing, not a regular file, or too big.
+
+    Also an ``OSError``, so code that caught the ``OSError`` of a plain ``open()``
+    still catches it. The message is one line naming the file and the problem.
+    """
+
+    def __init__(self, path: str, problem: str, *, advice: str = "") -> None:
+        self.path = path
+        self.problem = problem
+        self.advice = advice
+        super().__init__(f"{path}: {problem}" + (f". {advice}" if advice else ""))
+
+    def __str__(self) -> str:
+        # OSError's own __str__ would format errno and filename fields we never set.
+        return str(self.args[0])

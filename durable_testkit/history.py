@@ -14,6 +14,9 @@ import enum
 import json
 import os
 import re
+import stat
+import sys
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -33,6 +36,7 @@ from typing import (
     Union,
 )
 
+from ._files import DEFAULT_MAX_BYTES, read_user_file
 from .errors import HistoryFormatError
 
 __all__ = [
@@ -136,17 +140,23 @@ def _parse_time(text: Any) -> datetime:
     year, month, day, hour, minute, second, frac, zone = m.groups()
     # .NET writes up to 7 fractional digits (100 ns ticks); Python keeps microseconds.
     micros = int((frac or "0").ljust(6, "0")[:6])
-    if zone == "Z":
-        tz = timezone.utc
-    else:
-        sign = 1 if zone[0] == "+" else -1
-        tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
     try:
+        if zone == "Z":
+            tz = timezone.utc
+        else:
+            sign = 1 if zone[0] == "+" else -1
+            tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
         value = datetime(int(year), int(month), int(day), int(hour), int(minute),
                          int(second), micros, tzinfo=tz)
     except ValueError as exc:
         raise ValueError(f"{text!r} is not a valid time: {exc}") from None
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        # e.g. 0001-01-01T00:00:00+14:00: a valid local time whose UTC instant is before
+        # year 1, which no Python datetime (and so no SDK history) can hold.
+        raise ValueError(f"{text!r} is outside what a Python datetime can hold in UTC "
+                         "(0001-01-01 to 9999-12-31)") from None
 
 
 def _format_time(value: datetime) -> str:
@@ -647,6 +657,15 @@ _CLASSES: Dict[int, Type[HistoryEvent]] = {
 # --------------------------------------------------------------------------- parsing
 
 def _parse_event(d: Any, index: Optional[int], path: Optional[str]) -> HistoryEvent:
+    try:
+        return _parse_event_checked(d, index, path)
+    except RecursionError:
+        raise HistoryFormatError(
+            f"a value is nested too deeply to process (over about {sys.getrecursionlimit()} "
+            "levels)", path=path, event_index=index) from None
+
+
+def _parse_event_checked(d: Any, index: Optional[int], path: Optional[str]) -> HistoryEvent:
     def fail(problem: str) -> HistoryFormatError:
         return HistoryFormatError(problem, path=path, event_index=index)
 
@@ -910,37 +929,64 @@ class InstanceHistory:
 
 # --------------------------------------------------------------------------- files
 
-def load_history(path: Union[str, os.PathLike[str]]) -> InstanceHistory:
+def load_history(path: Union[str, os.PathLike[str]], *,
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> InstanceHistory:
     """Load a history file, a bare list of wire events, or an SDK context JSON.
 
     Bare lists (pasted from Azure Storage or an export) and context JSON
     (``{"history": [...], "instanceId": ...}``) take the orchestrator name
-    from ExecutionStarted.
+    from ExecutionStarted. Only regular files are read (a FIFO or device is
+    refused before it is opened), at most ``max_bytes`` of them.
+
+    Args:
+        path: the file.
+        max_bytes: refuse larger files (default 64 MiB, ``_files.DEFAULT_MAX_BYTES``).
 
     Raises:
+        InputFileError: the file is missing, unreadable, not a regular file or too big.
         HistoryFormatError: naming the file, the event index and what is wrong.
     """
     where = os.fspath(path)
+    raw = read_user_file(where, max_bytes=max_bytes, what="history file")
     try:
         # utf-8-sig: files saved by Windows tools often start with a BOM.
-        with open(where, encoding="utf-8-sig") as fh:
-            text = fh.read()
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise HistoryFormatError(f"not UTF-8 text: {exc}", path=where) from None
+    del raw
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise HistoryFormatError(
             f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
             path=where) from None
+    except RecursionError:
+        raise HistoryFormatError(
+            "not readable JSON: arrays or objects nested too deeply for Python's JSON "
+            f"parser (the limit is about {sys.getrecursionlimit()} levels); no history "
+            "nests like that", path=where) from None
+    except ValueError as exc:
+        # Not a JSONDecodeError: e.g. an integer over Python's 4,300-digit conversion limit.
+        raise HistoryFormatError(f"not readable JSON: {_short(str(exc), 200)}",
+                                 path=where) from None
+    del text
+    try:
+        return _history_from_document(data, where)
+    except RecursionError:
+        raise HistoryFormatError(
+            "a value is nested too deeply to process (over about "
+            f"{sys.getrecursionlimit()} levels)", path=where) from None
+
+
+def _history_from_document(data: Any, where: str) -> InstanceHistory:
     if isinstance(data, list):
         return InstanceHistory.from_events(events_from_wire(data, path=where), path=where)
     if isinstance(data, Mapping) and "format" not in data and "history" in data:
         events = events_from_wire(_list_at(data, "history", where), path=where)
         instance_id = data.get("instanceId")
         if instance_id is not None and not isinstance(instance_id, str):
-            raise HistoryFormatError(f"\"instanceId\" must be a string, got {instance_id!r}",
-                                     path=where)
+            raise HistoryFormatError(f"\"instanceId\" must be a string, got "
+                                     f"{_short(repr(instance_id))}", path=where)
         return InstanceHistory.from_events(events, instance_id=instance_id, path=where)
     if isinstance(data, Mapping) and "format" not in data:
         raise HistoryFormatError(
@@ -958,32 +1004,66 @@ def _list_at(data: Mapping[str, Any], key: str, path: str) -> List[Any]:
     return value
 
 
+# Temporary files are named ".<target>.<pid>.<random>.dtk-tmp" beside the target, so a save
+# can find the ones an earlier, killed save left and remove them once their process is gone.
+_TMP_SUFFIX = ".dtk-tmp"
+
+
 def save_history(history: InstanceHistory, path: Union[str, os.PathLike[str]]) -> None:
     """Write a history file atomically, so a crash never leaves half a golden file.
 
-    Writes a temporary file beside ``path``, fsyncs it and renames it over
-    ``path``. Output is indented, in a stable key order, with a trailing newline,
-    so files diff well under version control.
+    Writes a temporary file beside the target, fsyncs it and renames it over
+    the target. A symlink is written through: its target is replaced and the
+    link kept. An existing file keeps its permission bits (a 0600 file stays
+    0600); a new one gets the umask's. Temporary files left by a save that was
+    killed are removed by the next save to the same file. Output is indented,
+    in a stable key order, with a trailing newline, so files diff well under
+    version control; it is strict JSON (no NaN or Infinity).
 
     Raises:
-        HistoryFormatError: the history (e.g. its metadata) is not JSON serializable.
+        HistoryFormatError: the history (e.g. its metadata) is not strict JSON.
+        OSError: the file cannot be written.
     """
-    target = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(target))
-    tmp = os.path.join(folder, f".{os.path.basename(target)}.{uuid.uuid4().hex[:12]}.tmp")
-    document = history.to_json()
-    # os.open with 0o666 lets the umask decide the mode, as for any new file.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    shown = os.fspath(path)
+    # realpath: write through a symlink (chains too) instead of replacing the link.
+    target = os.path.realpath(shown) if os.path.islink(shown) else os.path.abspath(shown)
+    folder, name = os.path.split(target)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            try:
-                json.dump(document, fh, indent=2, ensure_ascii=False)
-            except (TypeError, ValueError) as exc:
-                raise HistoryFormatError(f"cannot save: not JSON serializable: {exc}",
-                                         path=target) from exc
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        text = json.dumps(history.to_json(), indent=2, ensure_ascii=False, allow_nan=False)
+    except ValueError as exc:
+        if "JSON compliant" in str(exc):
+            raise HistoryFormatError(
+                f"cannot save: {exc}: a NaN or Infinity float, which strict JSON has no "
+                "spelling for and other JSON readers reject; store it as null or a string",
+                path=shown) from None
+        raise HistoryFormatError(f"cannot save: not JSON serializable: {exc}",
+                                 path=shown) from exc
+    except (TypeError, RecursionError) as exc:
+        raise HistoryFormatError(f"cannot save: not JSON serializable: {exc}",
+                                 path=shown) from None
+    # A lone surrogate (from a production history's "\\udc80") has no UTF-8 spelling; its
+    # JSON escape is exactly what backslashreplace writes, so it loads back unchanged.
+    data = (text + "\n").encode("utf-8", errors="backslashreplace")
+    try:
+        mode: Optional[int] = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = None
+    _remove_stale_temporaries(folder, name)
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}.{uuid.uuid4().hex[:12]}{_TMP_SUFFIX}")
+    # os.open with 0o666 lets the umask decide the mode of a new file; 0o600 until the
+    # final mode is set, so a private file is never readable by others, even briefly.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
+                 0o600 if mode is not None else 0o666)
+    try:
+        try:
+            if mode is not None:
+                os.chmod(tmp, mode)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, target)
     except BaseException:
         try:
@@ -991,6 +1071,61 @@ def save_history(history: InstanceHistory, path: Union[str, os.PathLike[str]]) -
         except FileNotFoundError:
             pass
         raise
+    _fsync_folder(folder)
+
+
+def _remove_stale_temporaries(folder: str, name: str) -> None:
+    """Remove temporary files of earlier saves to ``name`` whose process is gone."""
+    prefix = f".{name}."
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return
+    for entry in entries:
+        if not (entry.startswith(prefix) and entry.endswith(_TMP_SUFFIX)):
+            continue
+        pid_text = entry[len(prefix):-len(_TMP_SUFFIX)].split(".")[0]
+        if not pid_text.isdigit() or not _stale(int(pid_text), os.path.join(folder, entry)):
+            continue
+        try:
+            os.unlink(os.path.join(folder, entry))
+        except OSError:
+            pass  # another save got there first, or it is not ours to remove
+
+
+def _stale(pid: int, tmp: str) -> bool:
+    if os.name != "posix":
+        # No safe liveness probe here (os.kill(pid, 0) would terminate it on Windows):
+        # a temporary file an hour old belongs to no save still running.
+        try:
+            return time.time() - os.stat(tmp).st_mtime > 3600
+        except OSError:
+            return False
+    if pid == os.getpid():
+        return False  # maybe another thread of ours, mid-save
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # alive, someone else's
+    return False
+
+
+def _fsync_folder(folder: str) -> None:
+    """Make the rename itself durable (POSIX); best effort."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 # --------------------------------------------------------------------------- rendering
