@@ -1,22 +1,41 @@
 """``durable-testkit`` console script: argument parsing only; the work is in library modules.
 
     durable-testkit serve APP [--port 7071] [--host 127.0.0.1]
-    durable-testkit show HISTORY_FILE
+    durable-testkit show HISTORY_FILE...
     durable-testkit replay APP HISTORY_FILE...
+
+``show`` and ``replay`` read only regular files, at most 64 MiB each (a FIFO,
+device or directory is refused before it is opened), and report a bad file as
+one line naming it and what is wrong, then go on with the next file.
+
+Exit codes:
+    0: every file was shown / replays cleanly.
+    1: a file was bad (missing, not a regular file, too big, not a history), or a
+       history no longer replays against the app's code.
+    2: a usage error: bad arguments (argparse), or an APP that cannot be loaded.
+
+Each subcommand is one ``_<name>(args) -> int`` function listed in ``_COMMANDS``;
+add a new one by adding its parser in ``_parser`` and its function there.
 """
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import List, Optional
+from typing import Callable, Dict, List, Optional, TextIO
 
-__all__ = ["main"]
+__all__ = ["main", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="durable-testkit",
-        description="Run a Durable Functions app in process, or inspect a saved history.")
+        description="Run a Durable Functions app in process, or inspect a saved history.",
+        epilog="Exit status: 0 ok, 1 a file was bad or a history no longer replays, "
+               "2 usage error (bad arguments, an APP that cannot be loaded).")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser(
         "serve", help="serve the app's HTTP triggers and the Durable management API",
@@ -29,47 +48,117 @@ def _parser() -> argparse.ArgumentParser:
                        help="TCP port (default 7071, like func start; 0 picks a free one)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="interface to listen on (default 127.0.0.1: loopback only)")
-    show = sub.add_parser("show", help="print a saved history as a timeline")
-    show.add_argument("history_file", metavar="HISTORY_FILE")
+    show = sub.add_parser(
+        "show", help="print saved histories as timelines",
+        description="Print each HISTORY_FILE as a timeline. A bad file is reported on "
+                    "stderr in one line and the next file is shown; exit 1 if any was bad.")
+    show.add_argument("history_files", metavar="HISTORY_FILE", nargs="+")
     replay = sub.add_parser(
         "replay", help="check that stored histories still replay against the app's code",
         description="Replay each HISTORY_FILE against the current code of APP's orchestrator "
-                    "of the same name, without running activities. Exit 1 if any diverges.")
+                    "of the same name, without running activities. Exit 1 if any diverges "
+                    "or cannot be read.")
     replay.add_argument("app", metavar="APP",
                         help="app folder (V1 or V2), function_app.py, or 'module[:attr]'")
     replay.add_argument("history_files", metavar="HISTORY_FILE", nargs="+")
     return parser
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    """Entry point of the ``durable-testkit`` console script."""
-    args = _parser().parse_args(argv)
-    if args.command == "serve":
-        from ._server import serve
+def _say(text: str, stream: Optional[TextIO] = None) -> None:
+    """Print ``text`` whatever it holds: lone surrogates (from a history or a file name
+    undecodable in the locale) and characters the stream cannot encode come out as
+    backslash escapes instead of a UnicodeEncodeError."""
+    stream = stream if stream is not None else sys.stdout
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        safe = text.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:  # an encoding name Python does not know: fall back to ASCII
+        safe = text.encode("ascii", "backslashreplace").decode("ascii")
+    print(safe, file=stream, flush=True)
 
-        serve(args.app, host=args.host, port=args.port, out=lambda s: print(s, flush=True))
-        return 0
+
+def _one_line(text: str) -> str:
+    return " | ".join(line.strip() for line in text.strip().splitlines()) or "(no message)"
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from ._serve import serve
+
+    serve(args.app, host=args.host, port=args.port, out=lambda s: print(s, flush=True))
+    return EXIT_OK
+
+
+def _show(args: argparse.Namespace) -> int:
     from .errors import DurableTestkitError
     from .history import load_history, render_timeline
 
-    if args.command == "replay":
-        from .replay import check_histories
-
+    status = EXIT_OK
+    shown = 0
+    for path in args.history_files:
         try:
-            checks = check_histories(args.app, args.history_files)
-        except DurableTestkitError as exc:
-            print(f"durable-testkit replay: {exc}", file=sys.stderr)
-            return 2
-        for check in checks:
-            print(f"{'ok  ' if check.ok else 'FAIL'} {check.path} ({check.orchestrator}): "
-                  f"{check.message}")
-        return 0 if all(c.ok for c in checks) else 1
+            history = load_history(path)
+            text = f"{history.orchestrator} [{history.instance_id}]\n" + \
+                render_timeline(history.events)
+        except (DurableTestkitError, OSError) as exc:
+            # Both name the file (HistoryFormatError, InputFileError); a bare OSError may not.
+            message = str(exc) if path in str(exc) else f"{path}: {exc}"
+            _say(f"durable-testkit show: {_one_line(message)}", sys.stderr)
+            status = EXIT_FAILED
+            continue
+        _say(("\n" if shown else "") + text)  # a blank line between timelines
+        shown += 1
+    return status
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from .errors import AppDiscoveryError
+    from .replay import ReplayCheck, check_histories
+
+    paths: List[str] = list(args.history_files)
+    try:
+        checks = check_histories(args.app, paths)
+    except AppDiscoveryError as exc:
+        _say(f"durable-testkit replay: {_one_line(str(exc))}", sys.stderr)
+        return EXIT_USAGE
+    except Exception:  # noqa: BLE001 - one file broke the whole batch; see below
+        # A payload the SDK itself cannot decode (not JSON, nested too deep, an unknown
+        # class envelope) raises out of the SDK. Check the files one by one, so that one
+        # file gets the blame and every other file still gets its verdict. (This loads
+        # the app once per file, only on this rare path.)
+        checks = []
+        for path in paths:
+            try:
+                checks.extend(check_histories(args.app, [path]))
+            except AppDiscoveryError as exc:
+                _say(f"durable-testkit replay: {_one_line(str(exc))}", sys.stderr)
+                return EXIT_USAGE
+            except Exception as exc:  # noqa: BLE001
+                checks.append(ReplayCheck(path, _orchestrator_of(path), False, _one_line(
+                    f"the SDK raised {type(exc).__name__} replaying this history: "
+                    f"{str(exc)[:300]}")))
+    for check in checks:
+        _say(f"{'ok  ' if check.ok else 'FAIL'} {check.path} ({check.orchestrator}): "
+             f"{check.message}")
+    return EXIT_OK if all(c.ok for c in checks) else EXIT_FAILED
+
+
+def _orchestrator_of(path: str) -> str:
+    from .history import load_history
 
     try:
-        history = load_history(args.history_file)
-    except (OSError, DurableTestkitError) as exc:
-        print(f"durable-testkit show: {exc}", file=sys.stderr)
-        return 1
-    print(f"{history.orchestrator} [{history.instance_id}]")
-    print(render_timeline(history.events))
-    return 0
+        return load_history(path).orchestrator
+    except Exception:  # noqa: BLE001 - only a label for the report
+        return "?"
+
+
+_COMMANDS: Dict[str, Callable[[argparse.Namespace], int]] = {
+    "serve": _serve,
+    "show": _show,
+    "replay": _replay,
+}
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of the ``durable-testkit`` console script; returns the exit status."""
+    args = _parser().parse_args(argv)
+    return _COMMANDS[args.command](args)
