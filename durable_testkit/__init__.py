@@ -3,70 +3,105 @@
 An in-memory host plays the Durable extension's part: it feeds the real
 ``azure-functions-durable`` orchestrator handles with history JSON, acts on the
 actions they return, and keeps time on a virtual clock.
+
+Names are imported on first use (PEP 562), so importing a subpackage that needs
+none of them (``durable_testkit.lint_rules``, the pytest plugin in a run that does
+not use it) does not import the Azure SDK.
 """
 from __future__ import annotations
 
-from .app import AppFunctions, FunctionInfo, discover_app
-from .client import InMemoryClient
-from .clock import DEFAULT_START_TIME, VirtualClock
-from .errors import (AppDiscoveryError, DurableTestkitError, HistoryFormatError,
-                     HttpHandlerMissing, InvalidOperationError, NonDeterminismError,
-                     OrchestrationStuck, RunawayFunction, RunawayOrchestrator, SerializationError,
-                     UnknownFunctionError, UnknownInstanceError, UnknownRouteError)
-from .history import (EventType, HistoryEvent, InstanceHistory, load_history, render_event,
-                      render_timeline, save_history)
-from .replay import ReplayCheck, ReplayResult, check_histories, replay_episode, replay_history
-from .policy import Decision, HostDefaultPolicy, SchedulingPolicy, SeededPolicy
-from .runtime import InMemoryRuntime, RuntimeStats
-from .scenario import (HistoryBuilder, OrchestrationScenario, PendingTask, ScenarioError,
-                       next_actions)
-from .status import ActivityCall, Divergence, OrchestrationResult, OrchestrationRuntimeStatus
+import importlib
+from typing import TYPE_CHECKING, Any, Dict, List
 
-__all__ = [
-    "ActivityCall",
-    "AppDiscoveryError",
-    "AppFunctions",
-    "Decision",
-    "DEFAULT_START_TIME",
-    "Divergence",
-    "check_histories",
-    "discover_app",
-    "DurableTestkitError",
-    "EventType",
-    "FunctionInfo",
-    "HistoryBuilder",
-    "HistoryEvent",
-    "HistoryFormatError",
-    "HostDefaultPolicy",
-    "HttpHandlerMissing",
-    "InMemoryClient",
-    "InMemoryRuntime",
-    "InstanceHistory",
-    "InvalidOperationError",
-    "load_history",
-    "next_actions",
-    "NonDeterminismError",
-    "OrchestrationResult",
-    "OrchestrationRuntimeStatus",
-    "OrchestrationScenario",
-    "OrchestrationStuck",
-    "PendingTask",
-    "render_event",
-    "render_timeline",
-    "replay_episode",
-    "replay_history",
-    "ReplayCheck",
-    "ReplayResult",
-    "RunawayFunction",
-    "RunawayOrchestrator",
-    "RuntimeStats",
-    "save_history",
-    "ScenarioError",
-    "SchedulingPolicy",
-    "SeededPolicy",
-    "SerializationError",
-    "UnknownFunctionError",
-    "UnknownInstanceError",
-    "UnknownRouteError",
-    "VirtualClock",
-]
+# public name -> the module that defines it
+_EXPORTS: Dict[str, str] = {
+    "ActivityCall": "status",
+    "AppDiscoveryError": "errors",
+    "AppFunctions": "app",
+    "check_histories": "replay",
+    "Decision": "policy",
+    "DecisionKind": "policy",
+    "DEFAULT_START_TIME": "clock",
+    "discover_app": "app",
+    "Divergence": "status",
+    "DurableTestkitError": "errors",
+    "EventType": "history",
+    "FunctionInfo": "app",
+    "HistoryBuilder": "scenario",
+    "HistoryEvent": "history",
+    "HistoryFormatError": "errors",
+    "HistoryImportError": "errors",
+    "HostDefaultPolicy": "policy",
+    "HttpHandlerMissing": "errors",
+    "InMemoryClient": "client",
+    "InMemoryRuntime": "runtime",
+    "InputFileError": "errors",
+    "InstanceHistory": "history",
+    "InvalidOperationError": "errors",
+    "load_history": "history",
+    "next_actions": "scenario",
+    "NonDeterminismError": "errors",
+    "OrchestrationResult": "status",
+    "OrchestrationRuntimeStatus": "status",
+    "OrchestrationScenario": "scenario",
+    "OrchestrationStuck": "errors",
+    "PendingTask": "scenario",
+    "PlanMismatch": "policy",
+    "PlannedPolicy": "policy",
+    "ProtocolError": "errors",
+    "render_event": "history",
+    "render_timeline": "history",
+    "replay_episode": "replay",
+    "replay_history": "replay",
+    "ReplayCheck": "replay",
+    "ReplayResult": "replay",
+    "RunawayFunction": "errors",
+    "RunawayOrchestrator": "errors",
+    "RuntimeStats": "runtime",
+    "save_history": "history",
+    "ScenarioError": "errors",
+    "SchedulingPolicy": "policy",
+    "SeededPolicy": "policy",
+    "SerializationError": "errors",
+    "TraceEntry": "policy",
+    "UnknownFunctionError": "errors",
+    "UnknownInstanceError": "errors",
+    "UnknownRouteError": "errors",
+    "VirtualClock": "clock",
+    "WorkKind": "policy",
+    "WorkSubject": "policy",
+}
+
+__all__ = sorted(_EXPORTS, key=str.lower)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'durable_testkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later reads skip this hook
+    return value
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
+    from .app import AppFunctions, FunctionInfo, discover_app
+    from .client import InMemoryClient
+    from .clock import DEFAULT_START_TIME, VirtualClock
+    from .errors import (AppDiscoveryError, DurableTestkitError, HistoryFormatError,
+                         HistoryImportError, HttpHandlerMissing, InputFileError, InvalidOperationError, NonDeterminismError,
+                         OrchestrationStuck, ProtocolError, RunawayFunction, RunawayOrchestrator,
+                         ScenarioError, SerializationError, UnknownFunctionError,
+                         UnknownInstanceError, UnknownRouteError)
+    from .history import (EventType, HistoryEvent, InstanceHistory, load_history, render_event,
+                          render_timeline, save_history)
+    from .policy import (Decision, DecisionKind, HostDefaultPolicy, PlanMismatch, PlannedPolicy,
+                         SchedulingPolicy, SeededPolicy, TraceEntry, WorkKind, WorkSubject)
+    from .replay import ReplayCheck, ReplayResult, check_histories, replay_episode, replay_history
+    from .runtime import InMemoryRuntime, RuntimeStats
+    from .scenario import HistoryBuilder, OrchestrationScenario, PendingTask, next_actions
+    from .status import ActivityCall, Divergence, OrchestrationResult, OrchestrationRuntimeStatus

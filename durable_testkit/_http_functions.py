@@ -15,7 +15,8 @@ import re
 from typing import Any, Dict, List, Mapping, Optional, Pattern, Tuple
 from urllib.parse import parse_qsl, urlsplit
 
-import azure.functions as func
+from ._sdk import azure_functions as func
+from ._host.ports import RuntimePort
 
 from ._sync import as_coroutine, run_sync
 from .errors import InvalidOperationError, UnknownRouteError
@@ -55,7 +56,7 @@ def routes(app: Any) -> List[Tuple[str, str, str]]:
             for info in app.http.values()]
 
 
-def invoke_http(rt: Any, method: str, path: str, body: Any = None,
+def invoke_http(rt: RuntimePort, method: str, path: str, body: Any = None,
                 headers: Optional[Mapping[str, str]] = None, *,
                 origin: Optional[str] = None) -> func.HttpResponse:
     """Call the HTTP-triggered function routed at ``path`` and return its response.
@@ -88,7 +89,7 @@ def invoke_http(rt: Any, method: str, path: str, body: Any = None,
 
     binding = rt.client_binding() if info.client_param else None
     if origin is None:
-        origin = rt._server.origin if rt._server is not None else "http://localhost:7071"
+        origin = rt.server.origin if rt.server is not None else "http://localhost:7071"
     req_headers = dict(headers or {})
     data = _body_bytes(body, req_headers)
     url = f"{origin}/{ROUTE_PREFIX}/{rel}" + (f"?{parts.query}" if parts.query else "")
@@ -171,11 +172,11 @@ def _body_bytes(body: Any, headers: Dict[str, str]) -> bytes:
     return json.dumps(body).encode("utf-8")
 
 
-def _call(rt: Any, fn: Any, kwargs: Dict[str, Any]) -> Any:
+def _call(rt: RuntimePort, fn: Any, kwargs: Dict[str, Any]) -> Any:
     out = fn(**kwargs)
     if not inspect.isawaitable(out):
         return out
-    server = rt._server
+    server = rt.server
     if server is not None and hasattr(server, "run_coroutine"):
         # One loop for every function call, so the SDK's global aiohttp session stays valid.
         return server.run_coroutine(as_coroutine(out))

@@ -25,11 +25,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Mapping, Optional, Set, Tuple, Union
 from urllib.parse import parse_qsl, quote, unquote
 
-from azure.durable_functions import OrchestrationRuntimeStatus as Status
 
 from . import _protocol as p
+from . import _sdk
+from ._host.ports import RuntimePort
 from .errors import DurableTestkitError, InvalidOperationError, UnknownFunctionError
 from .status import TERMINAL_STATUSES
+from .status import OrchestrationRuntimeStatus as Status
 
 __all__ = ["Response", "handle", "binding_json", "management_payload", "drive_until",
            "PLACEHOLDER_ORIGIN", "PLACEHOLDER_RPC_ORIGIN", "WEBHOOK_PATH", "RPC_PATH",
@@ -102,7 +104,7 @@ def binding_json(origin: str, rpc_origin: str, *, task_hub: str = TASK_HUB) -> s
 
 
 # ---------------------------------------------------------------- the handler
-def handle(rt: Any, method: str, path: str, query: Union[str, Mapping[str, str], None] = None,
+def handle(rt: RuntimePort, method: str, path: str, query: Union[str, Mapping[str, str], None] = None,
            body_text: Optional[str] = None, *, headers: Optional[Mapping[str, str]] = None,
            origin: str = PLACEHOLDER_ORIGIN, raise_errors: bool = False) -> Response:
     """Answer one management API request against ``rt``.
@@ -126,7 +128,7 @@ def handle(rt: Any, method: str, path: str, query: Union[str, Mapping[str, str],
     q = _query(query)
     hdrs = {k.lower(): v for k, v in (headers or {}).items()}
     try:
-        with rt._lock:
+        with rt.lock:
             return _route(rt, method.upper(), route, q, body_text, hdrs, origin)
     except DurableTestkitError as exc:
         if raise_errors:
@@ -157,7 +159,7 @@ def _query(query: Union[str, Mapping[str, str], None]) -> Dict[str, str]:
     return {k.lower(): v for k, v in query.items()}
 
 
-def _route(rt: Any, method: str, route: Optional[List[str]], q: Dict[str, str],
+def _route(rt: RuntimePort, method: str, route: Optional[List[str]], q: Dict[str, str],
            body: Optional[str], headers: Dict[str, str], origin: str) -> Response:
     if not route or not route[0]:
         return _not_found(method, route)
@@ -195,7 +197,7 @@ def _route(rt: Any, method: str, route: Optional[List[str]], q: Dict[str, str],
 
 
 # ---------------------------------------------------------------- orchestrations
-def _start(rt: Any, name: str, instance_id: Optional[str], q: Dict[str, str],
+def _start(rt: RuntimePort, name: str, instance_id: Optional[str], q: Dict[str, str],
            body: Optional[str], origin: str) -> Response:
     try:
         value = _decode_input(body)
@@ -248,7 +250,7 @@ def _check_status(origin: str, instance_id: str) -> Response:
     return 202, headers, json.dumps(payload)
 
 
-def _status(rt: Any, instance_id: str, q: Dict[str, str], origin: str) -> Response:
+def _status(rt: RuntimePort, instance_id: str, q: Dict[str, str], origin: str) -> Response:
     rt.run_until_idle()  # a poller must see progress; never moves virtual time
     if instance_id not in rt.instance_ids:
         return 404, dict(_JSON), ""
@@ -269,7 +271,7 @@ def _status(rt: Any, instance_id: str, q: Dict[str, str], origin: str) -> Respon
     return code, headers, json.dumps(body)
 
 
-def _list(rt: Any, q: Dict[str, str]) -> Response:
+def _list(rt: RuntimePort, q: Dict[str, str]) -> Response:
     rt.run_until_idle()
     try:
         since = _time(q.get("createdtimefrom"))
@@ -289,7 +291,7 @@ def _list(rt: Any, q: Dict[str, str]) -> Response:
     return 200, dict(_JSON), json.dumps(out)
 
 
-def _entity_rows(rt: Any, since: Optional[datetime], until: Optional[datetime],
+def _entity_rows(rt: RuntimePort, since: Optional[datetime], until: Optional[datetime],
                  statuses: Set[str], prefix: str) -> List[Dict[str, Any]]:
     """Entities as instance queries show them in Azure: ``@name@key``, always Running.
 
@@ -298,10 +300,8 @@ def _entity_rows(rt: Any, since: Optional[datetime], until: Optional[datetime],
     MicrosoftDocs/azure-docs#42646). Their created time is not tracked here: the
     time of the entity's last batch stands in for both times.
     """
-    from ._entities import list_entities
-
     rows = []
-    for entity in list_entities(rt):
+    for entity in rt.entity_statuses():
         when = entity.last_modified or rt.now
         if statuses and "running" not in statuses:
             continue
@@ -327,7 +327,7 @@ def _matches(result: Any, since: Optional[datetime], until: Optional[datetime],
     return instance_id.startswith(prefix)
 
 
-def _purge(rt: Any, instance_id: str) -> Response:
+def _purge(rt: RuntimePort, instance_id: str) -> Response:
     if instance_id not in rt.instance_ids or not rt.status(instance_id).is_terminal:
         # The extension answers 404 when nothing was deleted; only finished instances purge.
         return 404, dict(_JSON), ""
@@ -335,7 +335,7 @@ def _purge(rt: Any, instance_id: str) -> Response:
     return 200, dict(_JSON), json.dumps({"instancesDeleted": deleted})
 
 
-def _purge_by(rt: Any, q: Dict[str, str]) -> Response:
+def _purge_by(rt: RuntimePort, q: Dict[str, str]) -> Response:
     try:
         since = _time(q.get("createdtimefrom"))
         until = _time(q.get("createdtimeto"))
@@ -354,7 +354,7 @@ def _purge_by(rt: Any, q: Dict[str, str]) -> Response:
     return 200, dict(_JSON), json.dumps({"instancesDeleted": deleted})
 
 
-def _raise_event(rt: Any, instance_id: str, event_name: str, body: Optional[str],
+def _raise_event(rt: RuntimePort, instance_id: str, event_name: str, body: Optional[str],
                  headers: Dict[str, str]) -> Response:
     gone = _gone_or_missing(rt, instance_id)
     if gone is not None:
@@ -372,7 +372,7 @@ def _raise_event(rt: Any, instance_id: str, event_name: str, body: Optional[str]
     return 202, dict(_JSON), ""
 
 
-def _lifecycle(rt: Any, op: str, instance_id: str, reason: str) -> Response:
+def _lifecycle(rt: RuntimePort, op: str, instance_id: str, reason: str) -> Response:
     gone = _gone_or_missing(rt, instance_id)
     if gone is not None:
         return gone
@@ -380,7 +380,7 @@ def _lifecycle(rt: Any, op: str, instance_id: str, reason: str) -> Response:
     return 202, dict(_JSON), ""
 
 
-def _rewind(rt: Any, instance_id: str) -> Response:
+def _rewind(rt: RuntimePort, instance_id: str) -> Response:
     if instance_id not in rt.instance_ids:
         return 404, dict(_JSON), ""
     if rt.status(instance_id).runtime_status != Status.Failed:
@@ -389,7 +389,7 @@ def _rewind(rt: Any, instance_id: str) -> Response:
     return 501, dict(_JSON), json.dumps(REWIND_NOT_SUPPORTED)
 
 
-def _gone_or_missing(rt: Any, instance_id: str) -> Optional[Response]:
+def _gone_or_missing(rt: RuntimePort, instance_id: str) -> Optional[Response]:
     if instance_id not in rt.instance_ids:
         return 404, dict(_JSON), ""
     if rt.status(instance_id).is_terminal:
@@ -398,10 +398,8 @@ def _gone_or_missing(rt: Any, instance_id: str) -> Optional[Response]:
 
 
 # ---------------------------------------------------------------- entities
-def _signal(rt: Any, name: str, key: str, op: str, body: Optional[str],
+def _signal(rt: RuntimePort, name: str, key: str, op: str, body: Optional[str],
             headers: Dict[str, str]) -> Response:
-    import azure.durable_functions as df
-
     value: Any = None
     if body:
         media = headers.get("content-type", "").split(";")[0].strip().lower()
@@ -412,28 +410,26 @@ def _signal(rt: Any, name: str, key: str, op: str, body: Optional[str],
                 return _error(400, f"Could not parse JSON content: {exc}")
         else:
             value = body
-    rt.signal_entity(df.EntityId(name, key), op, value)
+    rt.signal_entity(_sdk.EntityId(name, key), op, value)
     return 202, dict(_JSON), ""
 
 
-def _entity_state(rt: Any, name: str, key: str) -> Response:
-    import azure.durable_functions as df
-
+def _entity_state(rt: RuntimePort, name: str, key: str) -> Response:
     rt.run_until_idle()
-    state = rt.entity_state(df.EntityId(name, key))
+    state = rt.entity_state(_sdk.EntityId(name, key))
     if state is None:
         return 404, dict(_JSON), ""
     return 200, dict(_JSON), json.dumps(state)
 
 
 # ---------------------------------------------------------------- waiting in virtual time
-def drive_until(rt: Any, instance_id: str, timeout: timedelta, interval: timedelta) -> None:
+def drive_until(rt: RuntimePort, instance_id: str, timeout: timedelta, interval: timedelta) -> None:
     """Poll like the host would, but on virtual time: run ready work, check, skip ``interval``.
 
     Stops when the instance is finished or ``timeout`` of virtual time has passed,
     so the clock ends on a poll instant, as it would in Azure.
     """
-    with rt._lock:
+    with rt.lock:
         deadline = rt.now + timeout
         while True:
             rt.run_until_idle()
@@ -443,7 +439,7 @@ def drive_until(rt: Any, instance_id: str, timeout: timedelta, interval: timedel
 
 
 # ---------------------------------------------------------------- status JSON
-def _status_json(rt: Any, result: Any, *, show_input: bool, show_history: bool = False,
+def _status_json(rt: RuntimePort, result: Any, *, show_input: bool, show_history: bool = False,
                  show_history_output: bool = False) -> Dict[str, Any]:
     out: Dict[str, Any] = {
         "name": result.name,

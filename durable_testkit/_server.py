@@ -2,7 +2,7 @@
 ``durable-testkit serve``, the app's HTTP triggers), plus the ``durableClient`` binding
 that points the real ``df.DurableOrchestrationClient`` at it.
 
-Requests are served on daemon threads; every runtime access holds ``rt._lock``.
+Requests are served on daemon threads; every runtime access holds ``rt.lock``.
 Coroutines of HTTP-triggered functions run on one event loop owned by the server,
 so the SDK's module-global aiohttp session stays on one loop while serving.
 """
@@ -13,13 +13,16 @@ import json
 import threading
 from concurrent.futures import Future
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Coroutine, Dict, Optional, Tuple, cast
 from urllib.parse import urlsplit
 
+from . import _loopback_http as _http
 from . import _management_api as api
+from . import _sdk
+from ._host.ports import RuntimePort
 
-__all__ = ["LoopbackServer", "client_binding", "serve", "RealTimeDriver"]
+__all__ = ["LoopbackServer", "client_binding", "RealTimeDriver", "install_session_per_loop"]
 
 
 class LoopbackServer:
@@ -30,17 +33,29 @@ class LoopbackServer:
         host: interface to bind; loopback unless told otherwise.
         port: TCP port; 0 for an ephemeral one (see :attr:`port`).
         http_functions: also route other paths to the app's HTTP triggers.
+        max_body: largest request body accepted, in bytes (default 8 MiB); larger
+            ones are answered 413 unread.
+        public_url: the server's address as clients see it through a proxy or tunnel
+            (``https://host[:port]``). Requests are served only when their Host names
+            a loopback address with this port, the bound address, or this URL.
+
+    Raises:
+        InvalidOperationError: ``max_body`` is negative or ``public_url`` malformed.
     """
 
-    def __init__(self, rt: Any, host: str = "127.0.0.1", port: int = 0, *,
-                 http_functions: bool = False) -> None:
+    def __init__(self, rt: RuntimePort, host: str = "127.0.0.1", port: int = 0, *,
+                 http_functions: bool = False, max_body: int = _http.DEFAULT_MAX_BODY,
+                 public_url: Optional[str] = None) -> None:
         self.rt = rt
         self.http_functions = http_functions
         self.log: Optional[Callable[[str], None]] = None
-        self._httpd = ThreadingHTTPServer((host, port), _make_handler(self))
-        self._httpd.daemon_threads = True
+        # Built before binding, so bad arguments leave no socket open; told the port after.
+        self._guard = _http.RequestGuard(host, port, max_body=max_body, public_url=public_url)
+        self._httpd = _http.LoopbackHTTPServer((host, port), _make_handler(self),
+                                               log=lambda: self.log)
         self.host = host
         self.port: int = self._httpd.server_address[1]
+        self._guard.port = self.port
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         name=f"durable-testkit-server:{self.port}", daemon=True)
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -51,7 +66,8 @@ class LoopbackServer:
     @property
     def origin(self) -> str:
         """``http://host:port`` as a client on this machine reaches it."""
-        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else \
+            "::1" if self.host.strip("[]") == "::" else self.host.strip("[]")
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
@@ -88,13 +104,13 @@ class LoopbackServer:
             loop.close()
 
 
-def client_binding(rt: Any) -> str:
+def client_binding(rt: RuntimePort) -> str:
     """The ``durableClient`` binding JSON for ``rt``, starting its loopback server on first use."""
-    _install_session_per_loop()
-    with rt._lock:
-        if rt._server is None:
-            rt._server = LoopbackServer(rt)
-        server: LoopbackServer = rt._server
+    install_session_per_loop()
+    with rt.lock:
+        if rt.server is None:
+            rt.server = LoopbackServer(rt)
+        server: LoopbackServer = rt.server
     return server.binding_json()
 
 
@@ -103,6 +119,7 @@ def _make_handler(server: LoopbackServer) -> type:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "durable-testkit"
+        timeout = _http.IDLE_TIMEOUT  # an idle or stalled connection is closed, not kept forever
 
         def do_GET(self) -> None:
             self._serve()
@@ -119,38 +136,111 @@ def _make_handler(server: LoopbackServer) -> type:
         def do_PATCH(self) -> None:
             self._serve()
 
+        def handle_expect_100(self) -> bool:
+            # Refuse before "100 Continue", so an oversized or unwanted body is never sent.
+            admitted = self._admit()
+            if isinstance(admitted, _http.Refusal):
+                self._refuse(admitted)
+                return False
+            return bool(super().handle_expect_100())
+
+        def _admit(self) -> Any:
+            """``(origin, body length)``, or the Refusal to answer instead of routing."""
+            guard = server._guard
+            if len(self.path) > _http.MAX_TARGET:
+                return _http.Refusal(414, f"The request target is {len(self.path)} characters; "
+                                          f"this server accepts at most {_http.MAX_TARGET}.")
+            origin = guard.origin(self.headers.get_all("Host"), self.request_version,
+                                  server.origin)
+            if isinstance(origin, _http.Refusal):
+                return origin
+            refusal = guard.refuse_cross_site(self.headers.get("Sec-Fetch-Site"),
+                                              self.headers.get_all("Origin"))
+            if refusal is not None:
+                return refusal
+            length = guard.body_length(self.headers.get_all("Content-Length"),
+                                       self.headers.get("Transfer-Encoding"))
+            if isinstance(length, _http.Refusal):
+                return length
+            return origin, length
+
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
+            admitted = self._admit()
+            if isinstance(admitted, _http.Refusal):
+                self._refuse(admitted)
+                return
+            origin, length = admitted
             raw = self.rfile.read(length) if length else b""
+            if len(raw) < length:
+                self._refuse(_http.Refusal(400, f"The request body ended after {len(raw)} of "
+                                                f"the {length} bytes its Content-Length gave."))
+                return
+            try:
+                status, out_headers, payload = self._route(origin, raw)
+            except Exception as exc:  # a bug of ours: answer 500 rather than drop the client
+                out_headers, payload = _http.error_body(500, f"{type(exc).__name__}: {exc}")
+                status = 500
+            self._respond(status, out_headers, payload)
+
+        def _route(self, origin: str, raw: bytes) -> Tuple[int, Dict[str, str], bytes]:
             parts = urlsplit(self.path)
             headers = {k: v for k, v in self.headers.items()}
-            host = self.headers.get("Host") or f"{server.host}:{server.port}"
-            origin = f"http://{host}"
             path_l = parts.path.lower()
             if path_l.startswith(api.WEBHOOK_PATH + "/") or path_l.startswith(api.RPC_PATH + "/"):
+                body = _http.RequestGuard.body_text(raw, self.headers.get("Content-Type")) \
+                    if raw else None
+                if isinstance(body, _http.Refusal):
+                    return body.status, *_http.error_body(body.status, body.message)
                 status, out_headers, text = api.handle(
                     server.rt, self.command, parts.path, parts.query,
-                    raw.decode("utf-8") if length else None, headers=headers, origin=origin)
-                payload = text.encode("utf-8")
-            elif server.http_functions:
-                status, out_headers, payload = _call_function(server, self.command, self.path,
-                                                              raw, headers, origin)
-            else:
-                status, out_headers, text = api.handle(server.rt, self.command, parts.path,
-                                                       parts.query, None, origin=origin)
-                payload = text.encode("utf-8")
+                    body, headers=headers, origin=origin)
+                return status, out_headers, text.encode("utf-8")
+            if server.http_functions:
+                return _call_function(server, self.command, self.path, raw, headers, origin)
+            status, out_headers, text = api.handle(server.rt, self.command, parts.path,
+                                                   parts.query, None, origin=origin)
+            return status, out_headers, text.encode("utf-8")
+
+        def _respond(self, status: int, out_headers: Dict[str, str], payload: bytes) -> None:
             self.send_response(status)
             for key, value in out_headers.items():
                 if key.lower() not in ("content-length", "transfer-encoding", "connection"):
                     self.send_header(key, value)
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(payload)
 
-        def log_message(self, format: str, *args: Any) -> None:
+        def _refuse(self, refusal: _http.Refusal) -> None:
+            # Unread request bytes may remain on the socket, so the connection ends here.
+            self.close_connection = True
+            self._respond(refusal.status, *_http.error_body(refusal.status, refusal.message))
+
+        def send_error(self, code: int, message: Optional[str] = None,
+                       explain: Optional[str] = None) -> None:
+            # http.server's own refusals (bad request line, header too long, unknown
+            # method, HTTP version), with the JSON body of every other error here.
+            self.close_connection = True
+            short = self.responses.get(code, ("Error", ""))[0]
+            text = message or short
+            if explain:
+                text = f"{text}: {explain}"
+            if not hasattr(self, "path"):  # refused before the request line was parsed
+                self.command, self.path = "", ""
+            self._respond(code, *_http.error_body(code, text))
+
+        def log_request(self, code: Any = "-", size: Any = "-") -> None:
             if server.log is not None:
-                server.log(f"{self.command} {self.path} -> {args[1] if len(args) > 1 else ''}")
+                command = getattr(self, "command", None) or "-"
+                path = _http.printable(getattr(self, "path", None) or "-")
+                server.log(f"{_http.printable(command, 20)} {path} -> {code}")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            # log_error's lines (timeouts); log_request has the requests themselves.
+            if server.log is not None:
+                server.log(_http.printable(format % args))
 
     return Handler
 
@@ -179,7 +269,7 @@ _session_guard = threading.Lock()
 _session_owner: Dict[str, Any] = {}  # "session" -> the session we saw created, "loop" -> its loop
 
 
-def _install_session_per_loop() -> None:
+def install_session_per_loop() -> None:
     """Give the SDK's module-global aiohttp session one life per event loop.
 
     Since 1.5 the SDK keeps one ``ClientSession`` in
@@ -191,7 +281,7 @@ def _install_session_per_loop() -> None:
     are left alone. This touches an SDK internal; it is the only one here.
     """
     try:
-        from azure.durable_functions.models.utils import http_utils
+        http_utils = _sdk.http_utils()
     except ImportError:  # pragma: no cover
         return
     if not hasattr(http_utils, "_client_session") or not hasattr(http_utils, "_get_session"):
@@ -229,7 +319,7 @@ def _install_session_per_loop() -> None:
 def _close_sdk_session_on(loop: asyncio.AbstractEventLoop) -> None:
     """Close the SDK's global session if it lives on ``loop`` (before that loop closes)."""
     try:
-        from azure.durable_functions.models.utils import http_utils
+        http_utils = _sdk.http_utils()
     except ImportError:  # pragma: no cover
         return
     with _session_guard:
@@ -255,7 +345,7 @@ class RealTimeDriver:
     status changes to ``log``.
     """
 
-    def __init__(self, rt: Any, log: Callable[[str], None], tick: float = 0.05) -> None:
+    def __init__(self, rt: RuntimePort, log: Callable[[str], None], tick: float = 0.05) -> None:
         import time
 
         self.rt = rt
@@ -292,7 +382,7 @@ class RealTimeDriver:
 
     def step(self) -> None:
         rt = self.rt
-        with rt._lock:
+        with rt.lock:
             target = self._start_virtual + timedelta(
                 seconds=self._monotonic() - self._start_wall)
             if target > rt.now:
@@ -310,48 +400,3 @@ class RealTimeDriver:
                     detail = f" error={result.error}" if result.error else \
                         f" output={json.dumps(result.output, default=str)[:200]}"
                 self.log(f"{result.name} [{instance_id}] {status}{detail}")
-
-
-def serve(app: Any, *, host: str = "127.0.0.1", port: int = 7071,
-          out: Callable[[str], None] = print, stop: Optional[threading.Event] = None) -> None:
-    """Serve ``app``'s HTTP triggers and the management API on real time until ``stop`` is set.
-
-    Prints the listening origin and each route at start-up, then each
-    orchestration's status changes. ``stop`` defaults to an event set by
-    SIGINT/SIGTERM (main thread only).
-    """
-    import signal
-
-    from ._http_functions import routes
-    from .runtime import InMemoryRuntime
-
-    rt = InMemoryRuntime.from_app(app, start_time=datetime.now(timezone.utc))
-    server = LoopbackServer(rt, host, port, http_functions=True)
-    _install_session_per_loop()
-
-    def log(message: str) -> None:
-        stamp = datetime.now().strftime("%H:%M:%S")
-        out(f"[{stamp}] {message}")
-
-    rt._server = server
-    server.log = log
-    driver = RealTimeDriver(rt, log)
-    if stop is None:
-        stop = threading.Event()
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, lambda *_: stop.set())
-    out(f"durable-testkit serving {app} on {server.origin} (virtual clock follows real time)")
-    out("Functions:")
-    for method_list, route, name in routes(rt.app):
-        out(f"  {name}: [{method_list}] {server.origin}/api/{route}")
-    out(f"  Durable management API: {server.origin}{api.WEBHOOK_PATH}/instances/{{id}}")
-    out(f"Listening on {server.origin}")
-    driver.start()
-    try:
-        while not stop.wait(0.2):
-            pass
-    finally:
-        out("Stopping.")
-        driver.stop()
-        rt.close()  # stops rt._server

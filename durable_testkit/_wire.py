@@ -13,15 +13,7 @@ from datetime import datetime
 from typing import Any, Dict, Optional, Union, cast
 
 from . import _protocol as p
-from .errors import SerializationError
-
-try:  # the SDK's own serializer (1.6+), so payloads encode exactly as in Azure
-    from azure.durable_functions.models.utils.df_serialization import df_dumps as _df_dumps
-except ImportError:  # pragma: no cover - SDK 1.3-1.5
-    from azure.functions._durable_functions import _serialize_custom_object as _sco
-
-    def _df_dumps(value: Any) -> str:
-        return json.dumps(value, default=_sco)
+from . import _sdk
 
 # dtfx: OrchestrationStatus numbers carried by ExecutionCompleted.
 COMPLETED = 1
@@ -42,10 +34,7 @@ When = Union[datetime, str]
 
 def dumps(value: Any, what: str) -> str:
     """JSON text of a payload as the SDK and host encode it."""
-    try:
-        return cast(str, _df_dumps(value))  # the SDK is untyped
-    except (TypeError, ValueError) as exc:
-        raise SerializationError(what, value, exc) from None
+    return _sdk.dumps_payload(value, what)
 
 
 def loads(text: Optional[str]) -> Any:

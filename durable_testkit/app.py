@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, final
 
-import azure.functions as func
+from ._sdk import azure_functions as func
 
 from .errors import AppDiscoveryError, UnknownFunctionError
 

@@ -17,11 +17,11 @@ from datetime import timedelta
 from typing import Any, Dict, List, Optional, cast, final
 from urllib.parse import urlsplit
 
-import azure.durable_functions as df
-import azure.functions as func
-from azure.durable_functions import OrchestrationRuntimeStatus as Status
-
 from . import _management_api as api
+from ._host.ports import RuntimePort
+from ._sdk import azure_functions as func
+from ._sdk import durable_functions as df
+from .status import OrchestrationRuntimeStatus as Status
 
 __all__ = ["InMemoryClient"]
 
@@ -42,7 +42,7 @@ class InMemoryClient(df.DurableOrchestrationClient):  # type: ignore[misc]  # th
         rt: the :class:`~durable_testkit.InMemoryRuntime` to drive.
     """
 
-    def __init__(self, rt: Any) -> None:
+    def __init__(self, rt: RuntimePort) -> None:
         super().__init__(api.binding_json(api.PLACEHOLDER_ORIGIN, api.PLACEHOLDER_RPC_ORIGIN))
         self._rt = rt
         self._post_async_request = self._post

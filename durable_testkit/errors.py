@@ -11,6 +11,7 @@ from typing import Any, Optional, Sequence, Tuple
 __all__ = [
     "DurableTestkitError",
     "HistoryFormatError",
+    "HistoryImportError",
     "NonDeterminismError",
     "OrchestrationStuck",
     "RunawayOrchestrator",
@@ -23,6 +24,8 @@ __all__ = [
     "InvalidOperationError",
     "UnknownRouteError",
     "InputFileError",
+    "ProtocolError",
+    "ScenarioError",
 ]
 
 
@@ -50,6 +53,44 @@ class HistoryFormatError(DurableTestkitError, ValueError):
         super().__init__(f"{prefix}{problem}")
 
 
+class HistoryImportError(HistoryFormatError):
+    """A production history export cannot be turned into a replayable history.
+
+    Names the export file (or ``<object>``), the format it was read as, the event
+    (index and type, as the export numbers it) and what is missing, plus what to
+    do about it (``fix``), because most gaps have a remedy outside this tool (fetch
+    a large-message blob, export with inputs, pass the app).
+    """
+
+    def __init__(self, problem: str, *, path: Optional[str] = None,
+                 event_index: Optional[int] = None, event_type: Optional[str] = None,
+                 source_format: Optional[str] = None, fix: str = "") -> None:
+        self.event_type = event_type
+        self.source_format = source_format
+        self.fix = fix
+        where = []
+        if path is not None:
+            where.append(str(path))
+        if source_format is not None:
+            where.append(f"{source_format} export")
+        if event_index is not None:
+            where.append(f"event {event_index}"
+                         + (f" ({event_type})" if event_type is not None else ""))
+        text = (", ".join(where) + ": " if where else "") + problem + (
+            f". {fix}" if fix else "")
+        DurableTestkitError.__init__(self, text)
+        self.problem = problem
+        self.path = path
+        self.event_index = event_index
+
+
+#: What to do about a divergence: instances already running replay the old decisions.
+NON_DETERMINISM_ADVICE = (
+    "What to do: instances already running replay their recorded decisions, so keep the old "
+    "path for them behind a version check (if context.version == ...: old code) or deploy "
+    "the change as a new orchestrator name and let running instances finish on the old one.")
+
+
 class NonDeterminismError(DurableTestkitError):
     """The orchestrator's actions no longer match its recorded history.
 
@@ -71,7 +112,7 @@ class NonDeterminismError(DurableTestkitError):
                 f"instance '{instance_id}'"
                 + (f" at history event {event_index}" if event_index is not None else "")
                 + f":\n  expected (history): {expected}\n  actual (code):      {actual}\n"
-                + message)
+                + message + "\n" + NON_DETERMINISM_ADVICE)
         if timeline:
             text += "\nHistory:\n" + timeline
         super().__init__(text)
@@ -208,6 +249,22 @@ class UnknownRouteError(DurableTestkitError, LookupError):
             f"No HTTP-triggered function answers {method} {path}. The Functions host would "
             f"answer 404. The app's HTTP routes:\n{listed}\nPaths may start with /api/ or "
             "leave it out; route parameters are written {name}, {name?} or {name:int}.")
+
+
+class ProtocolError(DurableTestkitError):
+    """The SDK answered with something the 1.x out-of-process protocol does not allow."""
+
+
+class ScenarioError(DurableTestkitError):
+    """A scenario step that makes no sense here; the message lists what is pending."""
+
+    def __init__(self, problem: str, pending: Sequence[Any] = ()) -> None:
+        self.problem = problem
+        self.pending = list(pending)
+        listed = ("Pending:\n" + "\n".join(f"  - {t}" for t in self.pending)
+                  if self.pending else "Nothing is pending.")
+        super().__init__(f"{problem}\n{listed}")
+
 
 class InputFileError(DurableTestkitError, OSError):
     """A file the user named cannot be read as one: missing, not a regular file, or too big.

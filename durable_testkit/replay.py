@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _protocol as p
-from ._replay import NonDeterminism, ReplayShim
+from . import _sdk
+from ._host.episode import ND_PREFIX, EpisodeEnd, replay_events
 from .errors import HistoryFormatError, NonDeterminismError
 from .history import InstanceHistory, load_history, render_timeline
 
@@ -97,33 +98,22 @@ def _as_history(history: HistoryLike) -> InstanceHistory:
 
 def _replay(orchestrator: Callable[..., Any], record: InstanceHistory,
             wire: List[Dict[str, Any]]) -> ReplayResult:
-    from .runtime import _orchestrator_handle
-
-    handle = _orchestrator_handle(record.orchestrator, orchestrator)
-    started = next((e for e in wire if e["EventType"] == p.EXECUTION_STARTED), None)
-    if started is None:
-        raise HistoryFormatError("the history has no ExecutionStarted event to replay from")
-    instance = started.get("OrchestrationInstance") or {}
-    parent = (started.get("ParentInstance") or {}).get("OrchestrationInstance") or {}
-    played = [dict(e, IsPlayed=True) for e in wire]
-    context = p.build_context_json(",".join(p.dumps_wire(e) for e in played),
-                                   started.get("Input"), record.instance_id,
-                                   parent.get("InstanceId"))
-    resp = p.invoke_orchestrator(handle, context)
-    if resp.crashed is not None:
-        raise resp.crashed
-    shim = ReplayShim(record.instance_id, instance.get("ExecutionId", ""), record.orchestrator)
-    try:
-        slots = shim.feed(resp.actions, enumerate(wire))
-    except NonDeterminism as nd:
+    handle = _sdk.orchestrator_handle(record.orchestrator, orchestrator)
+    outcome, _ = replay_events(handle, wire, instance_id=record.instance_id,
+                               orchestrator=record.orchestrator)
+    if outcome.end is EpisodeEnd.CRASHED:
+        assert outcome.crashed is not None
+        raise outcome.crashed
+    nd = outcome.divergence
+    if nd is not None:
         raise NonDeterminismError(
-            "Non-Deterministic workflow detected: " + nd.detail, instance_id=record.instance_id,
+            ND_PREFIX + nd.detail, instance_id=record.instance_id,
             orchestrator=record.orchestrator, event_index=nd.event_index, expected=nd.expected,
             actual=nd.actual,
             timeline=render_timeline(wire, mark=nd.event_index if nd.event_index >= 0 else None,
                                      around=6)) from None
-    return ReplayResult(record.orchestrator, record.instance_id, resp.is_done, resp.output,
-                        resp.error, tuple(resp.actions), tuple(s.describe() for s in slots))
+    return ReplayResult(record.orchestrator, record.instance_id, outcome.is_done, outcome.output,
+                        outcome.error, outcome.actions, tuple(s.describe() for s in outcome.slots))
 
 
 @dataclass(frozen=True)

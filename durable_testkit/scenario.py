@@ -22,14 +22,14 @@ from datetime import datetime, timedelta
 from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Set,
                     Tuple, Union, cast, final)
 
-import azure.durable_functions as df
-
 from . import _protocol as p
+from . import _sdk
 from . import _wire as w
+from ._host.episode import ND_PREFIX, EpisodeEnd, close_episode, replay_events, run_episode
+from ._host.records import Execution
 from ._replay import NonDeterminism, ReplayShim, Slot
-from ._watchdog import EpisodeTimeout, Watchdog
 from .clock import VirtualClock
-from .errors import DurableTestkitError, NonDeterminismError, RunawayOrchestrator
+from .errors import NonDeterminismError, ScenarioError
 from .history import HistoryEvent, InstanceHistory, load_history, render_timeline
 
 __all__ = ["HistoryBuilder", "OrchestrationScenario", "PendingTask", "ScenarioError",
@@ -39,7 +39,6 @@ __all__ = ["HistoryBuilder", "OrchestrationScenario", "PendingTask", "ScenarioEr
 #: ``new_uuid()`` values and default sub-orchestration ids are the same on every run.
 DEFAULT_INSTANCE_ID = "scenario-instance"
 
-_ND_PREFIX = "Non-Deterministic workflow detected: "
 _COMPLETABLE = ("activity", "http", "sub_orchestration", "entity_call")
 
 
@@ -98,44 +97,13 @@ def _short(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
-class ScenarioError(DurableTestkitError):
-    """A scenario step that makes no sense here; the message lists what is pending."""
-
-    def __init__(self, problem: str, pending: Sequence[PendingTask] = ()) -> None:
-        self.problem = problem
-        self.pending = list(pending)
-        super().__init__(f"{problem}\n{_pending_text(self.pending)}")
-
-
-def _pending_text(pending: Sequence[PendingTask]) -> str:
-    if not pending:
-        return "Nothing is pending."
-    return "Pending:\n" + "\n".join(f"  - {t}" for t in pending)
-
-
 # ---------------------------------------------------------------- orchestrator handles
 def _resolve(orchestrator: Any, name: Optional[str]) -> Tuple[Callable[[Any], Any], str]:
     """A df.Orchestrator.create handle and a name from any accepted orchestrator form."""
-    target = orchestrator
-    inner = getattr(orchestrator, "_function", None)
-    if inner is not None and hasattr(inner, "get_user_function"):
-        # A V2 app's @orchestration_trigger returns a FunctionBuilder; the worker calls this.
-        target = inner.get_user_function()
-        if name is None and hasattr(inner, "get_function_name"):
-            name = inner.get_function_name()
-    fn = getattr(target, "orchestrator_function", None)
-    if fn is not None:
-        handle = target
-    elif inspect.iscoroutinefunction(target):
-        raise TypeError("the orchestrator is an async function; Durable Functions "
-                        "orchestrators in Python are generator functions (def ... with yield)")
-    elif callable(target):
-        fn = target
-        handle = df.Orchestrator.create(target)
-    else:
-        raise TypeError(f"expected a generator function, a df.Orchestrator.create handle or a "
-                        f"V2 decorated orchestrator, got {orchestrator!r}")
-    return handle, cast(str, name or getattr(fn, "__name__", "orchestrator"))
+    name = name or _sdk.function_name(orchestrator)
+    user = _sdk.user_orchestrator(orchestrator)
+    name = name or getattr(user, "__name__", None) or "orchestrator"
+    return _sdk.orchestrator_handle(name, orchestrator), name
 
 
 # ---------------------------------------------------------------- the shim, read
@@ -200,26 +168,22 @@ def _non_determinism(nd: NonDeterminism, name: str, instance_id: str,
                      events: Sequence[Any]) -> NonDeterminismError:
     index = nd.event_index if nd.event_index >= 0 else None
     return NonDeterminismError(
-        _ND_PREFIX + nd.detail, instance_id=instance_id, orchestrator=name, event_index=index,
+        ND_PREFIX + nd.detail, instance_id=instance_id, orchestrator=name, event_index=index,
         expected=nd.expected, actual=nd.actual, timeline=render_timeline(events, mark=index))
 
 
 # ---------------------------------------------------------------- the scenario
-class _Execution:
-    """One execution's state; continue-as-new starts a fresh one."""
+class _Execution(Execution):
+    """One execution's state, plus what the scenario shows as pending."""
 
     def __init__(self, scenario: "OrchestrationScenario", input_text: Optional[str]) -> None:
         scenario._executions += 1
-        self.execution_id = w.entity_request_id(scenario.instance_id, "execution",
-                                                scenario._executions).replace("-", "")
-        self.input_text = input_text
-        self.history: List[Dict[str, Any]] = []
-        self.played_json = ""
-        self.shim = ReplayShim(scenario.instance_id, self.execution_id, scenario.name)
-        self.last_actions: List[Dict[str, Any]] = []
+        execution_id = w.entity_request_id(scenario.instance_id, "execution",
+                                           scenario._executions).replace("-", "")
+        super().__init__(scenario.instance_id, execution_id, scenario.name, input_text,
+                         scenario._executions)
         self.tasks: Dict[int, PendingTask] = {}
         self.entity_requests: Dict[int, str] = {}
-        self.started = False
 
 
 class _Batch:
@@ -394,8 +358,9 @@ class OrchestrationScenario:
             target: a PendingTask, a ``df.EntityId``, an entity id ``"@name@key"``
                 or an entity name.
         """
-        if isinstance(target, df.EntityId):
-            target = p.entity_scheduler_id(target.name, target.key)
+        parts = _sdk.entity_id_parts(target)
+        if parts is not None:
+            target = p.entity_scheduler_id(*parts)
         task = self._find(target, "complete_entity_call", ("entity_call",))
         if error is not None:
             return self._fail_task(task, error, None)
@@ -593,50 +558,43 @@ class OrchestrationScenario:
         waits_before = Counter(t.name for t in _event_waits(ex.shim))
         base = len(ex.history)
         ex.history.extend(new)
-        new_json = ",".join(p.dumps_wire(e) for e in new)
-        history_json = (ex.played_json + "," + new_json) if ex.played_json else new_json
-        context = p.build_context_json(history_json, ex.input_text, self.instance_id, None)
-        try:
-            with Watchdog.guard(self._episode_timeout):
-                resp = p.invoke_orchestrator(self._handle, context)
-        except EpisodeTimeout:
-            raise RunawayOrchestrator(self.instance_id, self.name, self._episode_timeout,
-                                      "seconds in one episode without yielding",
-                                      "OrchestrationScenario(episode_timeout=...)") from None
+        outcome = run_episode(ex, base, self._handle, instance_id=self.instance_id,
+                              orchestrator=self.name, parent_instance_id=None,
+                              timeout=self._episode_timeout,
+                              raise_with="OrchestrationScenario(episode_timeout=...)")
         closing: List[Dict[str, Any]] = []
-        if resp.crashed is not None:
-            self._finish_failed(f"Orchestrator function '{self.name}' failed: {resp.error}",
+        end = outcome.end
+        if end is EpisodeEnd.CRASHED:
+            self._finish_failed(f"Orchestrator function '{self.name}' failed: {outcome.error}",
                                 closing, base)
             return []
-        try:
-            slots = self._replay(resp.actions, base)
-        except NonDeterminism as nd:
+        if end is EpisodeEnd.DIVERGED:
+            nd = outcome.divergence
+            assert nd is not None
             error = _non_determinism(nd, self.name, self.instance_id, list(ex.history))
-            self._finish_failed(_ND_PREFIX + nd.detail, closing, base)  # as the host fails it
+            self._finish_failed(ND_PREFIX + nd.detail, closing, base)  # as the host fails it
             raise error from None
-        if resp.custom_status is not None:
-            self._custom_status = resp.custom_status
-        scheduled = self._schedule(slots, closing)
-        ex.shim.mark_scheduled(slots)
-        ex.last_actions = resp.actions
-        if resp.error:
-            self._finish_failed(f"Orchestrator function '{self.name}' failed: {resp.error}",
+        if outcome.custom_status is not None:
+            self._custom_status = outcome.custom_status
+        scheduled = self._schedule(list(outcome.slots), closing)
+        if end is EpisodeEnd.FAILED:
+            self._finish_failed(f"Orchestrator function '{self.name}' failed: {outcome.error}",
                                 closing, base)
             return scheduled
-        if resp.is_done and ex.shim.continue_as_new is not None:
-            new_input = ex.shim.continue_as_new.get("input")
+        if end is EpisodeEnd.CONTINUED_AS_NEW:
+            new_input = outcome.continue_as_new_input
             closing.append(w.execution_completed(now, w.CONTINUED_AS_NEW, new_input))
             self._close(closing, base)
             self._previous.append(ex.history)
             self._continued.append(w.loads(new_input))
             self._ex = _Execution(self, new_input)
             return scheduled + self._episode([])
-        if resp.is_done and not ex.shim.uncancelled_open_timers():
+        if end is EpisodeEnd.COMPLETED:
             # (With an uncancelled timer DTFx keeps the instance running until it fires.)
-            result_text = json.dumps(resp.output)
+            result_text = json.dumps(outcome.output)
             closing.append(w.execution_completed(now, w.COMPLETED, result_text))
             self._done = True
-            self._output = resp.output
+            self._output = outcome.output
         self._close(closing, base)
         waits = Counter(waits_before)
         for wait in _event_waits(ex.shim):
@@ -645,18 +603,6 @@ class OrchestrationScenario:
             else:
                 scheduled.append(wait)
         return scheduled
-
-    def _replay(self, actions: List[Dict[str, Any]], base: int) -> List[Slot]:
-        """Feed the replay incrementally, or from scratch if earlier actions changed (the host's rule)."""
-        ex = self._ex
-        n = len(ex.last_actions)
-        if len(actions) >= n and actions[:n] == ex.last_actions:
-            return ex.shim.feed(actions, ((base + i, e) for i, e in
-                                          enumerate(ex.history[base:])))
-        shim = ReplayShim(self.instance_id, ex.execution_id, self.name)
-        slots = shim.feed(actions, enumerate(ex.history))
-        ex.shim = shim
-        return slots
 
     def _schedule(self, slots: List[Slot], closing: List[Dict[str, Any]]) -> List[PendingTask]:
         ex = self._ex
@@ -696,11 +642,7 @@ class OrchestrationScenario:
         self._error = error
 
     def _close(self, closing: List[Dict[str, Any]], base: int) -> None:
-        ex = self._ex
-        closing.append(w.orchestrator_completed(self.now))
-        ex.history.extend(closing)
-        chunk = ",".join(p.dumps_wire(dict(e, IsPlayed=True)) for e in ex.history[base:])
-        ex.played_json = (ex.played_json + "," + chunk) if ex.played_json else chunk
+        close_episode(self._ex, base, closing, self.now)
 
     def __repr__(self) -> str:
         state = "done" if self._done else ("running" if self._started else "not started")
@@ -905,20 +847,15 @@ def next_actions(orchestrator: Any, history: HistoryLike) -> List[PendingTask]:
     started = next((e for e in wire if e["EventType"] == p.EXECUTION_STARTED), {})
     instance_id = (started.get("OrchestrationInstance") or {}).get("InstanceId") \
         or history.instance_id
-    execution_id = (started.get("OrchestrationInstance") or {}).get("ExecutionId") or ""
     name = started.get("Name") or history.orchestrator or name
-    context = p.build_context_json(",".join(p.dumps_wire(e) for e in wire),
-                                   started.get("Input"), instance_id, None)
-    resp = p.invoke_orchestrator(handle, context)
-    if resp.crashed is not None:
+    outcome, execution = replay_events(handle, wire, instance_id=instance_id, orchestrator=name)
+    if outcome.end is EpisodeEnd.CRASHED:
         raise ScenarioError(f"next_actions(): orchestrator '{name}' crashed on this history: "
-                            f"{resp.error}")
-    shim = ReplayShim(instance_id, execution_id, name)
-    try:
-        slots = shim.feed(resp.actions, enumerate(wire))
-    except NonDeterminism as nd:
-        raise _non_determinism(nd, name, instance_id, wire) from None
-    if resp.error:
+                            f"{outcome.error}")
+    if outcome.divergence is not None:
+        raise _non_determinism(outcome.divergence, name, instance_id, wire) from None
+    if outcome.error:
         raise ScenarioError(f"next_actions(): orchestrator '{name}' failed on this history: "
-                            f"{resp.error}")
-    return [_slot_task(s, execution_id) for s in slots] + _event_waits(shim)
+                            f"{outcome.error}")
+    return [_slot_task(s, execution.execution_id) for s in outcome.slots] + \
+        _event_waits(execution.shim)

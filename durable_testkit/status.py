@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from azure.durable_functions import OrchestrationRuntimeStatus
+from ._sdk import OrchestrationRuntimeStatus
 
 if TYPE_CHECKING:  # pragma: no cover
     from .history import InstanceHistory

@@ -8,7 +8,7 @@ import azure.durable_functions as df
 import pytest
 
 from durable_testkit import EventType, InMemoryRuntime, OrchestrationRuntimeStatus as S
-from durable_testkit import _entities
+from durable_testkit._host import entities as _entities
 from entity_functions import counter
 
 
@@ -147,8 +147,8 @@ def test_runtime_and_orchestration_signals_keep_falsy_inputs() -> None:
     rt.register_orchestrator("orch", orch)
     rt.run("orch")
     rt.run_until_idle()
-    assert _entities.read_entity_state(rt, via_client) == (True, "0")
-    assert _entities.read_entity_state(rt, via_orch) == (True, "0")
+    assert _entities.read_entity_state(rt._core, via_client) == (True, "0")
+    assert _entities.read_entity_state(rt._core, via_orch) == (True, "0")
 
 
 def test_responses_for_a_finished_caller_are_dropped(rt: InMemoryRuntime) -> None:
@@ -159,7 +159,7 @@ def test_responses_for_a_finished_caller_are_dropped(rt: InMemoryRuntime) -> Non
     iid = rt.start("orch")
     # One scheduler step (internal, no public API stops mid-run): the episode that sends
     # the call; terminate before the entity answers.
-    rt._step()
+    rt._core.step()
     rt.terminate(iid, "stop")
     rt.run_until_idle()
     assert rt.status(iid).runtime_status == S.Terminated
@@ -182,5 +182,5 @@ def test_thousand_signals_from_a_hundred_concurrent_orchestrations(rt: InMemoryR
     # The last answer saw everything; each orchestration saw at least its own ten adds.
     assert max(r.output for r in results) == sum(range(1000))
     assert all(r.output >= sum(range(n * 10, n * 10 + 10)) for n, r in enumerate(results))
-    status = _entities.entity_status(rt, COUNTER)
+    status = _entities.entity_status(rt._core, COUNTER)
     assert status is not None and status.operations_run == 1100

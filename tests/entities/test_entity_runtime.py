@@ -10,7 +10,7 @@ import pytest
 
 from durable_testkit import (DurableTestkitError, InMemoryRuntime, InvalidOperationError,
                              SerializationError, UnknownFunctionError)
-from durable_testkit import _entities
+from durable_testkit._host import entities as _entities
 from entity_functions import counter
 
 
@@ -57,7 +57,7 @@ def test_counter_from_signals(rt: InMemoryRuntime) -> None:
     assert rt.entity_state(e) is None  # nothing runs until the runtime runs
     rt.run_until_idle()
     assert rt.entity_state(e) == 8
-    assert _entities.read_entity_state(rt, e) == (True, "8")
+    assert _entities.read_entity_state(rt._core, e) == (True, "8")
     rt.signal_entity(e, "reset")
     rt.run_until_idle()
     assert rt.entity_state(e) == 0
@@ -70,7 +70,7 @@ def test_name_is_case_insensitive_and_key_case_sensitive(rt: InMemoryRuntime) ->
     rt.run_until_idle()
     assert rt.entity_state(df.EntityId("Counter", "k")) == 3
     assert rt.entity_state("@counter@K") == 10
-    assert [s.entity_id for s in _entities.list_entities(rt)] == ["@counter@k", "@counter@K"]
+    assert [s.entity_id for s in _entities.list_entities(rt._core)] == ["@counter@k", "@counter@K"]
 
 
 @pytest.mark.parametrize("app, name", [(APPS / "v2_app", "counter"), (APPS / "v1_app", "Counter")])
@@ -180,7 +180,7 @@ def test_state_json_round_trip(state: Any) -> None:
     rt.register_orchestrator("orch", orch)
     assert rt.run("orch").output == state
     assert rt.entity_state(e) == state
-    assert _entities.read_entity_state(rt, e) == (True, json.dumps(state))
+    assert _entities.read_entity_state(rt._core, e) == (True, json.dumps(state))
 
 
 def test_state_untouched_by_a_batch_is_kept_verbatim() -> None:
@@ -195,7 +195,7 @@ def test_state_untouched_by_a_batch_is_kept_verbatim() -> None:
     rt.run_until_idle()
     rt.signal_entity(e, "look")
     rt.run_until_idle()
-    assert _entities.read_entity_state(rt, e) == (True, '{"b": 1, "a": [1]}')
+    assert _entities.read_entity_state(rt._core, e) == (True, '{"b": 1, "a": [1]}')
 
 
 def test_destruct_on_exit() -> None:
@@ -213,8 +213,8 @@ def test_destruct_on_exit() -> None:
     rt.signal_entity(e, "delete")
     rt.run_until_idle()
     assert rt.entity_state(e) is None
-    assert _entities.read_entity_state(rt, e) == (False, None)
-    status = _entities.entity_status(rt, e)
+    assert _entities.read_entity_state(rt._core, e) == (False, None)
+    status = _entities.entity_status(rt._core, e)
     assert status is not None and status.exists is False and status.operations_run == 3
     rt.signal_entity(e, "bump")  # a deleted entity starts again from nothing
     rt.run_until_idle()
@@ -222,13 +222,13 @@ def test_destruct_on_exit() -> None:
 
 
 def test_status_of_entities(rt: InMemoryRuntime) -> None:
-    assert _entities.entity_status(rt, "@counter@none") is None
+    assert _entities.entity_status(rt._core, "@counter@none") is None
     rt.signal_entity("@counter@k", "add", 2)
-    status = _entities.entity_status(rt, "@counter@k")
+    status = _entities.entity_status(rt._core, "@counter@k")
     assert status is not None
     assert (status.exists, status.pending_operations, status.last_modified) == (False, 1, None)
     rt.run_until_idle()
-    status = _entities.entity_status(rt, "@counter@k")
+    status = _entities.entity_status(rt._core, "@counter@k")
     assert status == _entities.EntityStatus("@counter@k", "counter", "k", True, 2, 0, 1, rt.now)
     assert "@counter@k" not in rt.instance_ids  # entities are not orchestration instances here
 
@@ -297,7 +297,7 @@ def test_bad_operation_name_and_input(rt: InMemoryRuntime) -> None:
     with pytest.raises(SerializationError, match="The input of entity operation 'add' is not "
                                                  "JSON serializable"):
         rt.signal_entity(e, "add", {1, 2})
-    assert _entities.entity_status(rt, e) is None
+    assert _entities.entity_status(rt._core, e) is None
 
 
 def test_unserializable_state_stops_the_run_with_a_teaching_error() -> None:
@@ -314,7 +314,7 @@ def test_unserializable_state_stops_the_run_with_a_teaching_error() -> None:
     assert text.startswith("Entity 'bad' (@bad@k) could not run a batch of 1 operation(s) (go): "
                            "TypeError: ")
     assert "no state was changed" in text
-    assert _entities.entity_status(rt, e).pending_operations == 1  # type: ignore[union-attr]
+    assert _entities.entity_status(rt._core, e).pending_operations == 1  # type: ignore[union-attr]
 
 
 def test_an_entity_operation_that_never_returns_is_stopped() -> None:

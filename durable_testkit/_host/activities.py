@@ -1,0 +1,177 @@
+"""The activity executor: run one activity or ``call_http`` and say what happened.
+
+Activities run in process, through the worker's own converter, under a
+wall-clock guard. The executor only runs; whether the completion is recorded,
+and where it goes, is the scheduler's decision. Faults plug in here: every
+interceptor in :attr:`ActivityExecutor.interceptors` wraps each execution and
+may run it, run it twice, replace its outcome or delay it.
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import time
+import traceback
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any, Callable, Dict, List, Optional, Protocol
+
+from .. import _sdk
+from .._replay import Slot
+from .._sync import run_sync
+from .._watchdog import EpisodeTimeout, Watchdog
+from ..errors import HttpHandlerMissing, RunawayFunction
+from .registry import ActivityRegistration
+
+__all__ = ["ActivityExecution", "ActivityOutcome", "ActivityExecutor", "ActivityInterceptor",
+           "failure_details"]
+
+
+@dataclass(frozen=True)
+class ActivityExecution:
+    """One execution the host is about to run: what, for whom, which time.
+
+    Attributes:
+        name: the activity's registered name (``BuiltIn::HttpActivity`` for call_http).
+        input_text: the input JSON text from the action.
+        instance_id / execution_id: the orchestration that scheduled it.
+        orchestrator: that orchestration's name.
+        seq: the TaskScheduled sequence number.
+        attempt: the retry attempt (1 = first), re-runs after lost completions count too.
+        execution: which run of this activity name in the runtime this is (1 = first).
+    """
+
+    name: str
+    input_text: Optional[str]
+    instance_id: str
+    execution_id: Optional[str]
+    orchestrator: str
+    seq: int
+    attempt: int
+    execution: int
+
+
+@dataclass(frozen=True)
+class ActivityOutcome:
+    """What one execution did.
+
+    Attributes:
+        value: the decoded input the function received.
+        result: the decoded return value (None on failure).
+        result_text: the JSON text the worker sends back.
+        exception: what the function raised, if it failed.
+        duration: virtual time the execution took.
+        seconds: wall time spent in the function.
+        fault: the name of the fault that affected it, if any.
+        record: False when a fault lost the completion (the host runs it again).
+        outputs: values the function set on its output bindings.
+    """
+
+    value: Any = None
+    result: Any = None
+    result_text: Optional[str] = None
+    exception: Optional[BaseException] = None
+    duration: timedelta = timedelta(0)
+    seconds: float = 0.0
+    fault: Optional[str] = None
+    record: bool = True
+    outputs: Dict[str, Any] = field(default_factory=dict)
+
+    def with_(self, **changes: Any) -> "ActivityOutcome":
+        return replace(self, **changes)
+
+
+class ActivityInterceptor(Protocol):
+    """A hook around each execution; call ``proceed()`` to run the function."""
+
+    def intercept(self, execution: ActivityExecution,
+                  proceed: Callable[[], ActivityOutcome]) -> ActivityOutcome: ...
+
+
+class ActivityExecutor:
+    """Runs activities for one runtime."""
+
+    def __init__(self, timeout: Optional[float]) -> None:
+        self.timeout = timeout
+        self.interceptors: List[ActivityInterceptor] = []
+        self.http_handler: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+
+    def run(self, execution: ActivityExecution, activity: ActivityRegistration
+            ) -> ActivityOutcome:
+        """Run ``activity`` once through the interceptors."""
+        def proceed() -> ActivityOutcome:
+            return self._run(execution, activity)
+
+        call = proceed
+        for interceptor in reversed(self.interceptors):
+            call = _bind(interceptor, execution, call)
+        return call()
+
+    def _run(self, execution: ActivityExecution, activity: ActivityRegistration
+             ) -> ActivityOutcome:
+        started = time.perf_counter()
+        value: Any = None
+        try:
+            value = _sdk.decode_activity_input(execution.input_text)
+            try:
+                with Watchdog.guard(self.timeout):
+                    returned = self._call(activity, value)
+            except EpisodeTimeout:
+                raise RunawayFunction("activity", activity.name, execution.instance_id,
+                                      self.timeout or 0) from None
+            result_text = _sdk.encode_activity_result(returned)
+            result = json.loads(result_text) if result_text is not None else None
+        except RunawayFunction:
+            raise
+        except Exception as exc:  # the worker reports any exception as a failed invocation
+            return ActivityOutcome(value=value, exception=exc,
+                                   seconds=time.perf_counter() - started)
+        return ActivityOutcome(value=value, result=result, result_text=result_text,
+                               seconds=time.perf_counter() - started)
+
+    def _call(self, activity: ActivityRegistration, value: Any) -> Any:
+        fn = activity.fn
+        out = fn(**{activity.param: value}) if activity.param else fn(value)
+        if inspect.isawaitable(out):
+            if self._loop is None or self._loop.is_closed():
+                self._loop = asyncio.new_event_loop()
+            out = run_sync(out, self._loop, "durable-testkit-activity")
+        return out
+
+    def run_http(self, slot: Slot, instance_id: str, orchestrator: str
+                 ) -> tuple[Optional[str], Optional[BaseException]]:
+        """Answer a call_http action with the plugged-in handler: (response JSON, error)."""
+        request = slot.action.get("httpRequest") or {}
+        if self.http_handler is None:
+            raise HttpHandlerMissing(instance_id, orchestrator, str(request.get("method")),
+                                     str(request.get("uri")))
+        try:
+            response = self.http_handler(dict(request))
+        except Exception as exc:
+            return None, exc
+        return _sdk.dumps_payload(response, "The call_http handler's response"), None
+
+    def close(self) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.close()
+
+
+def _bind(interceptor: ActivityInterceptor, execution: ActivityExecution,
+          proceed: Callable[[], ActivityOutcome]) -> Callable[[], ActivityOutcome]:
+    return lambda: interceptor.intercept(execution, proceed)
+
+
+def failure_details(exc: BaseException) -> str:
+    """TaskFailed details as the extension writes them: a serialized .NET exception, one line.
+
+    Users parse its "Message" (see Azure/azure-functions-durable-extension#2990), so
+    the shape matters more than the .NET fields around it.
+    """
+    stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).strip()
+    return json.dumps({"$type": "System.Exception, System.Private.CoreLib",
+                       "ClassName": "System.Exception",
+                       "Message": f"Exception: {type(exc).__name__}: {exc}",
+                       "StackTrace": stack})
+

@@ -1,0 +1,195 @@
+"""ONE orchestrator episode: invoke the SDK handle, replay its actions, check determinism.
+
+The runtime, the scenario driver and stored-history replay all run episodes
+through :func:`run_episode` and close them with :func:`close_episode`, so what
+an episode means (the context JSON sent, how the answer is read, the
+extension's replay and DTFx's checks, when an execution is complete) is
+written once. What to do with the outcome (schedule work, fail an instance,
+raise to a test) is the caller's business.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from .. import _protocol as p
+from .. import _sdk
+from .. import _wire as w
+from .._replay import NonDeterminism, ReplayShim, Slot
+from .._watchdog import EpisodeTimeout, Watchdog
+from ..errors import HistoryFormatError, RunawayOrchestrator
+from .records import Execution
+
+__all__ = ["EpisodeEnd", "EpisodeOutcome", "run_episode", "close_episode", "replay_events",
+           "ND_PREFIX", "crash_hint"]
+
+#: The host's prefix for a non-determinism failure (ext: OutOfProcOrchestrationShim).
+ND_PREFIX = "Non-Deterministic workflow detected: "
+
+
+class EpisodeEnd(enum.Enum):
+    """How an episode left its execution."""
+
+    RUNNING = "running"  # waits for more messages (or for an uncancelled timer to fire)
+    COMPLETED = "completed"
+    FAILED = "failed"  # the orchestrator raised
+    CONTINUED_AS_NEW = "continued-as-new"
+    CRASHED = "crashed"  # the SDK itself failed (no out-of-proc state in its answer)
+    DIVERGED = "diverged"  # the replay no longer matches the history
+
+
+@dataclass(frozen=True)
+class EpisodeOutcome:
+    """What one episode produced; the execution's replay state is already updated.
+
+    Attributes:
+        end: how the episode ended.
+        slots: the work newly scheduled (sequence numbers the replay allocated).
+        output: the orchestrator's return value (COMPLETED).
+        error: the orchestrator's error text (FAILED, CRASHED).
+        stack: the user exception's traceback, for failure details.
+        custom_status: the custom status the SDK reported, if any.
+        divergence: where the replay diverged (DIVERGED).
+        crashed: the SDK-internal exception (CRASHED).
+        continue_as_new_input: the new input (CONTINUED_AS_NEW).
+        actions: the SDK's action list.
+        sdk_seconds: wall time inside the SDK handle.
+    """
+
+    end: EpisodeEnd
+    slots: Tuple[Slot, ...] = ()
+    output: Any = None
+    error: Optional[str] = None
+    stack: str = ""
+    custom_status: Any = None
+    divergence: Optional[NonDeterminism] = None
+    crashed: Optional[BaseException] = None
+    continue_as_new_input: Optional[str] = None
+    actions: Tuple[Dict[str, Any], ...] = ()
+    sdk_seconds: float = 0.0
+    is_done: bool = False  # what the SDK said (an uncancelled timer can keep it RUNNING)
+
+
+def run_episode(execution: Execution, base: int, handle: Callable[[str], str], *,
+                instance_id: str, orchestrator: str, parent_instance_id: Optional[str],
+                timeout: Optional[float], raise_with: str) -> EpisodeOutcome:
+    """Run the episode whose new events are ``execution.history[base:]``.
+
+    Raises:
+        RunawayOrchestrator: one call into the orchestrator ran past ``timeout``
+            wall-clock seconds (``raise_with`` names the setting to raise).
+    """
+    execution.new_dumps = [p.dumps_wire(e) for e in execution.history[base:]]
+    new_json = ",".join(execution.new_dumps)
+    played = execution.played_json
+    history_json = (played + "," + new_json) if played and new_json else (played or new_json)
+    context = _sdk.build_context_json(history_json, execution.input_text, instance_id,
+                                      parent_instance_id)
+    try:
+        with Watchdog.guard(timeout):
+            resp = _sdk.invoke_orchestrator(handle, context)
+    except EpisodeTimeout:
+        raise RunawayOrchestrator(instance_id, orchestrator, timeout or 0,
+                                  "seconds in one episode without yielding",
+                                  raise_with) from None
+    if resp.crashed is not None:
+        return EpisodeOutcome(EpisodeEnd.CRASHED, error=resp.error, stack=resp.stack,
+                              crashed=resp.crashed, sdk_seconds=resp.sdk_seconds)
+    # The extension replays the actions on its own context before anything else.
+    try:
+        slots = _replay(execution, resp.actions, base, instance_id, orchestrator)
+    except NonDeterminism as nd:
+        return EpisodeOutcome(EpisodeEnd.DIVERGED, divergence=nd, actions=tuple(resp.actions),
+                              sdk_seconds=resp.sdk_seconds)
+    shim = execution.shim
+    shim.mark_scheduled(slots)
+    execution.last_actions = resp.actions
+    common: Dict[str, Any] = dict(slots=tuple(slots), custom_status=resp.custom_status,
+                                  actions=tuple(resp.actions), sdk_seconds=resp.sdk_seconds,
+                                  output=resp.output, is_done=resp.is_done)
+    if resp.error:
+        return EpisodeOutcome(EpisodeEnd.FAILED, error=resp.error, stack=resp.stack, **common)
+    if resp.is_done:
+        if shim.continue_as_new is not None:
+            return EpisodeOutcome(EpisodeEnd.CONTINUED_AS_NEW,
+                                  continue_as_new_input=shim.continue_as_new.get("input"),
+                                  **common)
+        # DTFx keeps the instance running until every timer it did not cancel fires;
+        # the episode that delivers the last one completes it.
+        if not shim.uncancelled_open_timers():
+            return EpisodeOutcome(EpisodeEnd.COMPLETED, **common)
+    return EpisodeOutcome(EpisodeEnd.RUNNING, **common)
+
+
+def _replay(execution: Execution, actions: List[Dict[str, Any]], base: int, instance_id: str,
+            orchestrator: str) -> List[Slot]:
+    """Feed the extension-side replay: incrementally, or from scratch if the actions changed."""
+    old = execution.last_actions
+    n = len(old)
+    history = execution.history
+    if len(actions) >= n and actions[:n] == old:
+        return execution.shim.feed(actions, ((base + i, e) for i, e in
+                                             enumerate(history[base:])))
+    # The SDK produced different earlier actions: replay everything, checking history.
+    shim = ReplayShim(instance_id, execution.execution_id, orchestrator)
+    slots = shim.feed(actions, enumerate(history))
+    execution.shim = shim
+    return slots
+
+
+def close_episode(execution: Execution, base: int, closing: List[Dict[str, Any]],
+                  at: Any) -> None:
+    """Append the host's closing events and OrchestratorCompleted; cache the played JSON."""
+    closing.append(w.orchestrator_completed(at))
+    history = execution.history
+    history.extend(closing)
+    start = base
+    parts: List[str] = []
+    if execution.new_dumps:
+        # IsPlayed is the third key of every wire event, so its first occurrence in
+        # the text is the key itself: flip it instead of serializing again.
+        parts = [t.replace('"IsPlayed":false', '"IsPlayed":true', 1)
+                 for t in execution.new_dumps]
+        start = base + len(parts)
+        execution.new_dumps = []
+    parts.extend(p.dumps_wire(dict(e, IsPlayed=True)) for e in history[start:])
+    chunk = ",".join(parts)
+    execution.played_json = (execution.played_json + "," + chunk) \
+        if execution.played_json else chunk
+
+
+def crash_hint(error: str) -> str:
+    """Explain the SDK-internal errors user code causes, which name no user code."""
+    if "has no attribute '_is_scheduled'" in error:
+        kind = error.split("'")[1] if error.count("'") >= 2 else "value"
+        return (f" (durable-testkit: the orchestrator yielded a {kind}, which is not a durable "
+                "task. Yield what a context method returns, e.g. context.call_activity(...); "
+                "for several tasks yield context.task_all([...]) or context.task_any([...]); "
+                "for a helper generator use 'yield from helper(context)'.)")
+    return ""
+
+
+def replay_events(handle: Callable[[str], str], wire: List[Dict[str, Any]], *,
+                  instance_id: str, orchestrator: str, timeout: Optional[float] = None,
+                  raise_with: str = "") -> Tuple[EpisodeOutcome, Execution]:
+    """Replay a stored execution's events as one episode (nothing runs but the orchestrator).
+
+    Used by ``replay_history``, ``replay_episode`` and ``next_actions``: the whole
+    history is new to a fresh replay, so every scheduling event in it is checked.
+
+    Raises:
+        HistoryFormatError: the events have no ExecutionStarted.
+    """
+    started = next((e for e in wire if e.get("EventType") == p.EXECUTION_STARTED), None)
+    if started is None:
+        raise HistoryFormatError("the history has no ExecutionStarted event to replay from")
+    instance = started.get("OrchestrationInstance") or {}
+    parent = (started.get("ParentInstance") or {}).get("OrchestrationInstance") or {}
+    execution = Execution(instance_id, instance.get("ExecutionId") or "", orchestrator,
+                          started.get("Input"))
+    execution.history = [dict(e, IsPlayed=True) for e in wire]
+    outcome = run_episode(execution, 0, handle, instance_id=instance_id,
+                          orchestrator=orchestrator, parent_instance_id=parent.get("InstanceId"),
+                          timeout=timeout, raise_with=raise_with)
+    return outcome, execution

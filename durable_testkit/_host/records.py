@@ -1,0 +1,164 @@
+"""The host's state as plain records: what the extension and DTFx keep per instance.
+
+Nothing here refers back to the runtime or the scheduler, so the state can be
+inspected, copied for a crash fault, or rebuilt from a history without a host.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+
+from .._replay import NonDeterminism, ReplayShim, Slot
+from ..policy import WorkKind, WorkSubject
+from ..status import OrchestrationRuntimeStatus as Status
+from ..status import TERMINAL_STATUSES
+
+__all__ = ["WorkKind", "ParentRef", "Execution", "Instance", "WorkItem", "TimerRecord",
+           "Operation", "EntityRecord", "Message"]
+
+
+@dataclass(frozen=True)
+class ParentRef:
+    """The orchestration that started a sub-orchestration, and the task waiting for it."""
+
+    instance_id: str
+    execution_id: str
+    seq: int
+
+
+@dataclass(frozen=True)
+class Message:
+    """A history event waiting in an instance's inbox.
+
+    ``execution_id`` is set for completions: they belong to one execution and are
+    dropped if the instance continued as new meanwhile.
+    """
+
+    event: Dict[str, Any]
+    execution_id: Optional[str] = None
+
+
+class Execution:
+    """One execution of an instance (continue-as-new starts the next)."""
+
+    __slots__ = ("execution_id", "input_text", "history", "played_json", "new_dumps", "shim",
+                 "last_actions", "episodes", "started", "number")
+
+    def __init__(self, instance_id: str, execution_id: str, orchestrator: str,
+                 input_text: Optional[str], number: int = 1) -> None:
+        self.execution_id = execution_id
+        self.input_text = input_text
+        self.number = number
+        self.history: List[Dict[str, Any]] = []
+        # The serialized events of finished episodes (IsPlayed=true), joined by commas:
+        # an episode serializes only its new events.
+        self.played_json = ""
+        self.new_dumps: List[str] = []  # this episode's new events, serialized once
+        self.shim = ReplayShim(instance_id, execution_id, orchestrator)
+        self.last_actions: List[Dict[str, Any]] = []
+        self.episodes = 0
+        self.started = False
+
+
+class Instance:
+    """Everything the host knows about one orchestration instance."""
+
+    def __init__(self, instance_id: str, orchestrator: str, handle: Callable[[str], str],
+                 execution: Execution, parent: Optional[ParentRef], version: Optional[str],
+                 created: datetime) -> None:
+        self.instance_id = instance_id
+        self.orchestrator = orchestrator
+        self.handle = handle
+        self.parent = parent
+        self.version = version
+        self.created = created
+        self.updated = created
+        self.status = Status.Pending
+        self.output: Any = None
+        self.custom_status: Any = None
+        self.error: Optional[str] = None
+        self.failure_details: Optional[NonDeterminism] = None
+        self.failure_text: Optional[str] = None
+        self.inbox: List[Message] = []
+        self.queued = False
+        self.suspended = False
+        self.execution = execution
+        self.previous_executions: List[List[Dict[str, Any]]] = []
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def execution_id(self) -> str:
+        return self.execution.execution_id
+
+
+class WorkItem:
+    """A ready piece of work; the policy picks among these."""
+
+    __slots__ = ("kind", "instance_id", "slot", "execution_id", "attempt")
+
+    def __init__(self, kind: WorkKind, instance_id: str, slot: Optional[Slot] = None,
+                 execution_id: Optional[str] = None, attempt: int = 1) -> None:
+        self.kind = kind
+        self.instance_id = instance_id
+        self.slot = slot
+        self.execution_id = execution_id
+        self.attempt = attempt
+
+    def label(self) -> str:
+        """How a policy sees this work in a decision's options."""
+        if self.slot is not None:
+            return f"activity {self.slot.name} #{self.slot.seq} of [{self.instance_id}]"
+        if self.kind is WorkKind.ENTITY:
+            return f"entity batch of {self.instance_id}"
+        return f"{self.kind.value} of [{self.instance_id}]"
+
+    def subject(self, name: Optional[str], execution: int) -> WorkSubject:
+        slot = self.slot
+        return WorkSubject(self.kind, name, self.instance_id,
+                           slot.seq if slot is not None else None, self.attempt, execution)
+
+
+@dataclass(order=True)
+class TimerRecord:
+    """A durable timer waiting to fire; ordered by fire time, then creation order."""
+
+    fire_at: datetime
+    order: int
+    instance_id: str = field(compare=False)
+    execution_id: str = field(compare=False)
+    seq: int = field(compare=False)
+    fire_text: str = field(compare=False)
+
+
+@dataclass
+class Operation:
+    """One queued entity operation."""
+
+    name: str
+    input: Optional[str]  # the batch's "input": JSON text of a JSON string, or None
+    is_signal: bool
+    request_id: Optional[str] = None
+    parent: Optional[Tuple[str, str]] = None  # (instance id, execution id) of a caller
+
+
+class EntityRecord:
+    """What the extension keeps for one entity instance."""
+
+    __slots__ = ("scheduler_id", "name", "key", "exists", "state", "queue", "scheduled",
+                 "operations", "last_modified")
+
+    def __init__(self, scheduler_id: str, name: str, key: str) -> None:
+        self.scheduler_id = scheduler_id
+        self.name = name  # lower-cased, as in the scheduler id
+        self.key = key
+        self.exists = False
+        self.state: Optional[str] = None  # JSON text
+        self.queue: Deque[Operation] = deque()
+        self.scheduled = False  # a batch work item is waiting in the ready queue
+        self.operations = 0
+        self.last_modified: Optional[datetime] = None

@@ -1,0 +1,573 @@
+"""The host's state machine: ready queue, timer heap, episodes, and what their outcomes do.
+
+One :class:`Scheduler` per runtime. It owns the records (instances, entity
+records, timers), the virtual clock and the policy: it is the only caller of
+``policy.decide`` and records every decision it asks in :attr:`Scheduler.trace`.
+A step takes one ready work item (an episode, an activity, an entity batch)
+and runs it: episodes through :func:`~durable_testkit._host.episode.run_episode`,
+activities through the :class:`~durable_testkit._host.activities.ActivityExecutor`,
+entity batches through :mod:`~durable_testkit._host.entities`. Their outcomes
+become history events and messages posted to instance inboxes.
+"""
+from __future__ import annotations
+
+import heapq
+import json
+import random
+import threading
+import uuid
+from collections import deque
+from datetime import datetime
+from typing import Any, Deque, Dict, List, Optional
+
+from .. import _protocol as p
+from .. import _wire as w
+from .. import policy as _policy
+from .._replay import Slot
+from ..clock import VirtualClock
+from ..errors import (InvalidOperationError, OrchestrationStuck, RunawayOrchestrator,
+                      UnknownInstanceError)
+from ..policy import Decision, DecisionKind, TraceEntry, WorkKind, WorkSubject
+from ..status import ActivityCall
+from ..status import OrchestrationRuntimeStatus as Status
+from . import entities as _entities
+from .activities import ActivityExecution, ActivityExecutor, failure_details
+from .episode import EpisodeEnd, EpisodeOutcome, ND_PREFIX, close_episode, crash_hint, run_episode
+from .records import (EntityRecord, Execution, Instance, Message, ParentRef, TimerRecord,
+                      WorkItem)
+from .registry import Registry, missing_function_text
+
+__all__ = ["Scheduler", "HostLimits"]
+
+
+class HostLimits:
+    """The guards against runaway code, as the runtime's constructor sets them."""
+
+    __slots__ = ("max_episodes", "max_actions", "episode_timeout", "function_timeout")
+
+    def __init__(self, max_episodes: int, max_actions: int, episode_timeout: float,
+                 function_timeout: float) -> None:
+        self.max_episodes = max_episodes
+        self.max_actions = max_actions
+        self.episode_timeout = episode_timeout
+        self.function_timeout = function_timeout
+
+
+class Scheduler:
+    """The in-memory host's core (see the module docstring)."""
+
+    def __init__(self, clock: VirtualClock, policy: _policy.SchedulingPolicy,
+                 registry: Registry, limits: HostLimits, seed: int) -> None:
+        self.clock = clock
+        self.policy = policy
+        # The host default always answers 0: skip building decisions nobody reads.
+        self.default_policy = type(policy) is _policy.HostDefaultPolicy
+        self.registry = registry
+        self.limits = limits
+        self.executor = ActivityExecutor(limits.function_timeout)
+        self.lock = threading.RLock()
+        self.instances: Dict[str, Instance] = {}
+        self.entity_records: Dict[str, EntityRecord] = {}
+        self.entity_batch_size = _entities.DEFAULT_ENTITY_BATCH_SIZE
+        self.ready: Deque[WorkItem] = deque()
+        self.timers: List[TimerRecord] = []
+        self.trace: List[TraceEntry] = []
+        self.activity_calls: List[ActivityCall] = []
+        self.runs: Dict[str, int] = {}  # executions per function name (lower-cased)
+        self.sdk_seconds = 0.0
+        self.activity_seconds = 0.0
+        self.episodes = 0
+        self._timer_counter = 0
+        self._rng = random.Random(seed)
+        self._stamp_at: Optional[datetime] = None
+        self._stamp_text = ""
+
+    # -- small services --------------------------------------------------------------
+    @property
+    def now(self) -> datetime:
+        return self.clock.now
+
+    @property
+    def function_timeout(self) -> Optional[float]:
+        return self.limits.function_timeout
+
+    def stamp(self) -> str:
+        """The clock's wire timestamp, formatted once per virtual instant."""
+        now = self.clock.now
+        if self._stamp_at != now:
+            self._stamp_at, self._stamp_text = now, p.format_timestamp(now)
+        return self._stamp_text
+
+    def new_id(self) -> str:
+        return uuid.UUID(int=self._rng.getrandbits(128), version=4).hex
+
+    def instance(self, instance_id: str) -> Instance:
+        inst = self.instances.get(instance_id)
+        if inst is None:
+            raise UnknownInstanceError(instance_id, list(self.instances))
+        return inst
+
+    def decide(self, decision: Decision) -> int:
+        """Ask the policy, and record the decision in the trace."""
+        choice = self.policy.decide(decision)
+        self.trace.append(TraceEntry(str(decision.kind), choice, len(decision.options),
+                                     decision.options[choice] if 0 <= choice < len(
+                                         decision.options) else ""))
+        return choice
+
+    # -- instances -------------------------------------------------------------------
+    def create_instance(self, orchestrator: str, input_text: Optional[str],
+                        instance_id: Optional[str], parent: Optional[ParentRef],
+                        version: Optional[str] = None) -> str:
+        orch = self.registry.orchestrator(orchestrator)
+        if instance_id is None:
+            instance_id = self.new_id()
+        elif not isinstance(instance_id, str) or not instance_id:
+            raise InvalidOperationError(f"instance_id must be a non-empty string, got {instance_id!r}")
+        elif instance_id.startswith("@"):
+            raise InvalidOperationError(
+                f"Instance ID '{instance_id}' starts with '@', which is reserved for entities.")
+        existing = self.instances.get(instance_id)
+        if existing is not None and not existing.terminal:
+            raise InvalidOperationError(
+                f"An orchestration with instance id '{instance_id}' already exists and is "
+                f"{existing.status.value}. Instance ids must be unique among running instances; "
+                "wait for it, terminate it, or use another id.")
+        execution = Execution(instance_id, self.new_id(), orch.name, input_text)
+        inst = Instance(instance_id, orch.name, orch.handle, execution, parent, version,
+                        self.clock.now)
+        self.instances[instance_id] = inst
+        self.enqueue_episode(inst)
+        return instance_id
+
+    def deliver_event(self, inst: Instance, event_name: str, input_text: Optional[str]) -> None:
+        if inst.terminal:
+            return  # the host drops events for finished instances
+        self.post(inst, w.event_raised(self.clock.now, event_name, input_text), None)
+
+    def terminate(self, inst: Instance, reason: str) -> None:
+        if inst.terminal:
+            return
+        self._append_episode(inst, [w.execution_terminated(self.clock.now, reason)])
+        self._finish(inst, Status.Terminated, output=reason, result_text=json.dumps(reason))
+
+    def suspend(self, inst: Instance, reason: str) -> None:
+        if inst.terminal or inst.suspended:
+            return
+        inst.suspended = True
+        inst.status = Status.Suspended
+        self._append_episode(inst, [w.execution_suspended(self.clock.now, reason)])
+
+    def resume(self, inst: Instance, reason: str) -> None:
+        if not inst.suspended:
+            return
+        inst.suspended = False
+        inst.status = Status.Running if inst.execution.started else Status.Pending
+        self._append_episode(inst, [w.execution_resumed(self.clock.now, reason)])
+        if inst.inbox or not inst.execution.started:
+            self.enqueue_episode(inst)
+
+    # -- the ready queue ---------------------------------------------------------------
+    def enqueue_episode(self, inst: Instance) -> None:
+        if not inst.queued and not inst.suspended and not inst.terminal:
+            inst.queued = True
+            self.ready.append(WorkItem(WorkKind.EPISODE, inst.instance_id))
+
+    def enqueue_entity(self, scheduler_id: str) -> None:
+        self.ready.append(WorkItem(WorkKind.ENTITY, scheduler_id))
+
+    def post(self, inst: Instance, event: Dict[str, Any], execution_id: Optional[str]) -> None:
+        """Deliver a message to an instance's inbox, to be processed in its next episode."""
+        inst.inbox.append(Message(event, execution_id))
+        inst.updated = self.clock.now
+        self.enqueue_episode(inst)
+
+    def respond(self, instance_id: str, execution_id: str, event: Dict[str, Any]) -> None:
+        inst = self.instances.get(instance_id)
+        if inst is not None and not inst.terminal:
+            self.post(inst, event, execution_id)
+
+    def step(self) -> None:
+        """Run one ready work item (the policy picks which)."""
+        ready = self.ready
+        index = 0
+        if len(ready) > 1 and not self.default_policy:
+            index = self.decide(Decision(
+                DecisionKind.NEXT_WORK, tuple(item.label() for item in ready),
+                candidates=tuple(self._subject(item) for item in ready)))
+        if index == 0:
+            work = ready.popleft()
+        else:
+            work = ready[index]
+            del ready[index]
+        kind = work.kind
+        if kind is WorkKind.EPISODE:
+            inst = self.instances.get(work.instance_id)
+            if inst is not None:
+                inst.queued = False
+                self._episode(inst)
+        elif kind is WorkKind.ENTITY:
+            _entities.run_entity_batch(self, work.instance_id)
+        elif kind is WorkKind.ACTIVITY:
+            self._run_activity(work)
+        elif kind is WorkKind.HTTP:
+            self._run_http(work)
+        else:  # pragma: no cover - exhaustive over WorkKind
+            raise AssertionError(kind)
+
+    def _subject(self, item: WorkItem) -> WorkSubject:
+        if item.kind is WorkKind.EPISODE:
+            inst = self.instances.get(item.instance_id)
+            return item.subject(inst.orchestrator if inst else None,
+                                inst.execution.episodes + 1 if inst else 1)
+        if item.kind is WorkKind.ENTITY:
+            rec = self.entity_records.get(item.instance_id)
+            return item.subject(rec.name if rec else None, (rec.operations if rec else 0) + 1)
+        name = item.slot.name if item.slot is not None else None
+        return item.subject(name, self.runs.get((name or "").lower(), 0) + 1)
+
+    # -- timers ----------------------------------------------------------------------------
+    def next_timer(self) -> Optional[datetime]:
+        return self.timers[0].fire_at if self.timers else None
+
+    def fire_due(self, instant: datetime) -> None:
+        """Move the clock to ``instant`` and deliver every timer due by then."""
+        self.clock.advance_to(instant)
+        while self.timers and self.timers[0].fire_at <= instant:
+            timer = heapq.heappop(self.timers)
+            inst = self.instances.get(timer.instance_id)
+            if inst is None or inst.terminal or inst.execution_id != timer.execution_id:
+                continue  # the host drops timers of finished executions
+            self.post(inst, w.timer_fired(instant, timer.seq, timer.fire_text),
+                      timer.execution_id)
+
+    def run_until_idle(self) -> None:
+        while self.ready:
+            self.step()
+
+    def wait(self, instance_id: str) -> Instance:
+        """Run, skipping virtual time to each next timer, until the instance is terminal."""
+        inst = self.instance(instance_id)
+        while True:
+            inst = self.instances.get(instance_id, inst)
+            if inst.terminal:
+                return inst
+            if self.ready:
+                self.step()
+                continue
+            if self.timers:
+                self.fire_due(self.timers[0].fire_at)
+                continue
+            raise OrchestrationStuck(instance_id, inst.orchestrator, self.waiting_for(inst))
+
+    def waiting_for(self, inst: Instance) -> List[str]:
+        if inst.suspended:
+            return [f"resume: the instance is suspended (rt.resume('{inst.instance_id}'))"]
+        waits = inst.execution.shim.waiting_for()
+        if not waits and inst.status == Status.Pending:
+            waits = ["its first episode"]
+        return waits or ["nothing the host can see (the orchestrator yielded without "
+                         "scheduling work)"]
+
+    # -- episodes --------------------------------------------------------------------------
+    def _episode(self, inst: Instance) -> None:
+        if inst.terminal or inst.suspended:
+            return
+        messages: List[Dict[str, Any]] = []
+        if inst.inbox:
+            batch = inst.inbox
+            count = len(batch)
+            if count > 1 and not self.default_policy:
+                choice = self.decide(Decision(
+                    DecisionKind.BATCH,
+                    tuple(f"deliver {count - i} of {count}" for i in range(count)),
+                    inst.instance_id,
+                    WorkSubject(WorkKind.EPISODE, inst.orchestrator, inst.instance_id,
+                                execution=inst.execution.episodes + 1)))
+                count -= choice
+            taken, inst.inbox = batch[:count], batch[count:]
+            current = inst.execution_id
+            for message in taken:
+                if message.execution_id is not None and message.execution_id != current:
+                    continue  # a completion for an execution that continued as new
+                messages.append(message.event)
+            if inst.inbox:
+                self.enqueue_episode(inst)
+        if inst.execution.started and not messages:
+            return
+        self._run_episode(inst, messages)
+
+    def _run_episode(self, inst: Instance, messages: List[Dict[str, Any]]) -> None:
+        ex = inst.execution
+        stamp = self.stamp()
+        new: List[Dict[str, Any]] = [w.orchestrator_started(stamp)]
+        if not ex.started:
+            ex.started = True
+            inst.status = Status.Running
+            new.append(self._execution_started(inst, stamp))
+        new.extend(messages)
+        ex.episodes += 1
+        self.episodes += 1
+        if ex.episodes > self.limits.max_episodes:
+            raise RunawayOrchestrator(inst.instance_id, inst.orchestrator,
+                                      self.limits.max_episodes, "episodes in one execution",
+                                      "InMemoryRuntime(max_episodes=...)")
+        base = len(ex.history)
+        ex.history.extend(new)
+        outcome = run_episode(ex, base, inst.handle, instance_id=inst.instance_id,
+                              orchestrator=inst.orchestrator,
+                              parent_instance_id=inst.parent.instance_id if inst.parent else None,
+                              timeout=self.limits.episode_timeout,
+                              raise_with="InMemoryRuntime(episode_timeout=...)")
+        self.sdk_seconds += outcome.sdk_seconds
+        self._apply(inst, outcome, base, stamp)
+
+    def _apply(self, inst: Instance, outcome: EpisodeOutcome, base: int, stamp: str) -> None:
+        """Turn an episode's outcome into history, work and state, as the host does."""
+        closing: List[Dict[str, Any]] = []
+        end = outcome.end
+        name = inst.orchestrator
+        if end is EpisodeEnd.CRASHED:
+            error = outcome.error or ""
+            self._fail(inst, f"Orchestrator function '{name}' failed: {error}"
+                       + crash_hint(error), closing, outcome.stack)
+            self._close(inst, base, closing)
+            return
+        if end is EpisodeEnd.DIVERGED:
+            nd = outcome.divergence
+            assert nd is not None
+            inst.failure_details = nd
+            self._fail(inst, ND_PREFIX + nd.detail, closing)
+            self._close(inst, base, closing)
+            return
+        if outcome.custom_status is not None:
+            inst.custom_status = outcome.custom_status
+        if len(outcome.actions) > self.limits.max_actions:
+            self._fail(inst, f"Orchestrator function '{name}' failed: the orchestration "
+                       f"produced {len(outcome.actions)} actions, more than the maximum of "
+                       f"{self.limits.max_actions}.", closing)
+            self._close(inst, base, closing)
+            return
+        slots = list(outcome.slots)
+        problem = self._check_functions(slots)
+        if problem is not None:
+            self._fail(inst, f"Orchestrator function '{name}' failed: {problem}", closing)
+            self._close(inst, base, closing)
+            return
+        scheduled = self._schedule(inst, slots, closing)
+        if end is EpisodeEnd.FAILED:
+            self._fail(inst, f"Orchestrator function '{name}' failed: {outcome.error}",
+                       closing, outcome.stack)
+        elif end is EpisodeEnd.CONTINUED_AS_NEW:
+            self._continue_as_new(inst, outcome.continue_as_new_input, closing, base)
+            return
+        elif end is EpisodeEnd.COMPLETED:
+            result_text = json.dumps(outcome.output)
+            closing.append(w.execution_completed(stamp, w.COMPLETED, result_text))
+            self._finish(inst, Status.Completed, output=outcome.output, result_text=result_text)
+        self._close(inst, base, closing)
+        self.ready.extend(scheduled)
+
+    def _execution_started(self, inst: Instance, stamp: str) -> Dict[str, Any]:
+        parent_info = None
+        if inst.parent is not None:
+            ref = inst.parent
+            parent = self.instances.get(ref.instance_id)
+            parent_info = {
+                "Name": parent.orchestrator if parent else None, "TaskScheduleId": ref.seq,
+                "OrchestrationInstance": {"InstanceId": ref.instance_id,
+                                          "ExecutionId": ref.execution_id}}
+        return w.execution_started(stamp, inst.orchestrator, inst.execution.input_text,
+                                   inst.instance_id, inst.execution_id, inst.version,
+                                   parent_info)
+
+    def _check_functions(self, slots: List[Slot]) -> Optional[str]:
+        reg = self.registry
+        for slot in slots:
+            if slot.kind == "activity" and slot.name != p.HTTP_ACTIVITY_NAME:
+                if slot.name is None or slot.name.lower() not in reg.activities:
+                    return missing_function_text(slot.name, "activity", reg.activity_names(),
+                                                 reg.orchestrator_names())
+            elif slot.kind == "suborchestration":
+                if slot.name is None or slot.name.lower() not in reg.orchestrators:
+                    return missing_function_text(slot.name, "orchestrator",
+                                                 reg.orchestrator_names(), reg.activity_names())
+            elif slot.kind == "event":
+                # ext: CallEntityAsync and SignalEntity check the entity name before the
+                # shim's try, so an unknown one fails the orchestration, call or signal.
+                try:
+                    entity, _ = p.split_scheduler_id(slot.action.get("instanceId") or "")
+                except ValueError:
+                    entity = str(slot.action.get("instanceId"))
+                if entity.lower() not in reg.entities:
+                    return missing_function_text(entity, "entity", reg.entity_names())
+        return None
+
+    def _schedule(self, inst: Instance, slots: List[Slot],
+                  closing: List[Dict[str, Any]]) -> List[WorkItem]:
+        stamp = self.stamp()
+        work: List[WorkItem] = []
+        for slot in slots:
+            action = slot.action
+            kind = slot.kind
+            if kind == "activity":
+                if slot.name == p.HTTP_ACTIVITY_NAME:
+                    closing.append(w.task_scheduled(stamp, slot.seq, p.HTTP_ACTIVITY_NAME,
+                                                    json.dumps(action.get("httpRequest"))))
+                    work.append(WorkItem(WorkKind.HTTP, inst.instance_id, slot,
+                                         inst.execution_id, slot.attempt))
+                    continue
+                name = self.registry.activities[slot.name.lower()].name  # type: ignore[union-attr]
+                closing.append(w.task_scheduled(stamp, slot.seq, name, action.get("input")))
+                work.append(WorkItem(WorkKind.ACTIVITY, inst.instance_id, slot,
+                                     inst.execution_id, slot.attempt))
+            elif kind == "timer":
+                fire_at = slot.fire_at
+                assert fire_at is not None
+                fire_text = p.format_timestamp(fire_at)
+                closing.append(w.timer_created(stamp, slot.seq, fire_text))
+                self._timer_counter += 1
+                heapq.heappush(self.timers, TimerRecord(fire_at, self._timer_counter,
+                                                        inst.instance_id, inst.execution_id,
+                                                        slot.seq, fire_text))
+            elif kind == "suborchestration":
+                child = self.registry.orchestrators[slot.name.lower()]  # type: ignore[union-attr]
+                child_id = action.get("instanceId") or f"{inst.execution_id}:{slot.seq}"
+                closing.append(w.sub_created(stamp, slot.seq, child.name, child_id,
+                                             action.get("input"), action.get("version")))
+                self._start_child(inst, slot, child.name, child_id, action)
+            elif kind == "event":  # entity messages
+                closing.append(_entities.send_from_orchestration(self, inst, slot, stamp))
+            else:  # pragma: no cover - exhaustive over the replay's slot kinds
+                raise AssertionError(kind)
+        return work
+
+    def _start_child(self, parent: Instance, slot: Slot, child: str, child_id: str,
+                     action: Dict[str, Any]) -> None:
+        reason = None
+        if child_id == parent.instance_id:
+            reason = (f"A sub-orchestration cannot have the same instance ID as its parent: "
+                      f"'{child_id}'.")
+        else:
+            existing = self.instances.get(child_id)
+            if existing is not None and not existing.terminal:
+                reason = (f"An Orchestration instance with the ID '{child_id}' already exists "
+                          f"and is {existing.status.value}.")
+        if reason is not None:
+            self.post(parent, w.sub_failed(self.clock.now, slot.seq, reason, None),
+                      parent.execution_id)
+            return
+        self.create_instance(child, action.get("input"), child_id,
+                             parent=ParentRef(parent.instance_id, parent.execution_id, slot.seq),
+                             version=action.get("version"))
+
+    def _continue_as_new(self, inst: Instance, new_input: Optional[str],
+                         closing: List[Dict[str, Any]], base: int) -> None:
+        closing.append(w.execution_completed(self.stamp(), w.CONTINUED_AS_NEW, new_input))
+        self._close(inst, base, closing)
+        inst.previous_executions.append(inst.execution.history)
+        inst.status = Status.ContinuedAsNew
+        old = inst.execution
+        inst.execution = Execution(inst.instance_id, self.new_id(), inst.orchestrator, new_input,
+                                   old.number + 1)
+        # Events still queued for this instance go to the new execution; completions of the
+        # old one are dropped when their episode comes (their execution id no longer matches).
+        inst.queued = False
+        self.enqueue_episode(inst)
+
+    def _close(self, inst: Instance, base: int, closing: List[Dict[str, Any]]) -> None:
+        close_episode(inst.execution, base, closing, self.clock.now)
+        inst.updated = self.clock.now
+
+    def _append_episode(self, inst: Instance, events: List[Dict[str, Any]]) -> None:
+        """Record host-only events (terminate, suspend, resume) as an episode of their own."""
+        ex = inst.execution
+        base = len(ex.history)
+        ex.history.append(w.orchestrator_started(self.clock.now))
+        ex.history.extend(events)
+        ex.new_dumps = []
+        self._close(inst, base, [])
+
+    def _fail(self, inst: Instance, error: str, closing: List[Dict[str, Any]],
+              stack: str = "") -> None:
+        # ext: OutOfProcOrchestrationShim puts "Message: <error>, StackTrace: <stack>" in details.
+        inst.failure_text = f"Message: {error}, StackTrace: {stack}"
+        closing.append(w.execution_completed(self.clock.now, w.FAILED, error, error))
+        self._finish(inst, Status.Failed, output=error, result_text=error, error=error)
+
+    def _finish(self, inst: Instance, status: Status, output: Any, result_text: Optional[str],
+                error: Optional[str] = None) -> None:
+        inst.status = status
+        inst.output = output
+        inst.error = error
+        inst.updated = self.clock.now
+        inst.inbox.clear()
+        ref = inst.parent
+        if ref is None:
+            return
+        parent = self.instances.get(ref.instance_id)
+        if parent is None or parent.terminal:
+            return
+        stamp = p.format_timestamp(self.clock.now)
+        if status == Status.Completed:
+            event = w.sub_completed(stamp, ref.seq, result_text)
+        else:
+            reason = error if error is not None else str(output)
+            event = w.sub_failed(stamp, ref.seq, reason, inst.failure_text)
+        self.post(parent, event, ref.execution_id)
+
+    # -- activities ------------------------------------------------------------------------
+    def _run_activity(self, work: WorkItem) -> None:
+        inst = self.instances.get(work.instance_id)
+        slot = work.slot
+        assert slot is not None
+        activity = self.registry.activities[slot.name.lower()]  # type: ignore[union-attr]
+        key = activity.name.lower()
+        run = self.runs.get(key, 0) + 1
+        self.runs[key] = run
+        execution = ActivityExecution(
+            activity.name, slot.action.get("input"), work.instance_id, work.execution_id,
+            inst.orchestrator if inst is not None else "", slot.seq, work.attempt, run)
+        outcome = self.executor.run(execution, activity)
+        self.activity_seconds += outcome.seconds
+        recorded = outcome.record
+        if recorded and not self.default_policy:
+            recorded = self.decide(Decision(
+                DecisionKind.RECORD_COMPLETION,
+                (f"record the completion of {activity.name} #{slot.seq}",
+                 f"lose it: {activity.name} runs again"), work.instance_id,
+                WorkSubject(WorkKind.ACTIVITY, activity.name, work.instance_id, slot.seq,
+                            work.attempt, run))) == 0
+        self.activity_calls.append(ActivityCall(activity.name, outcome.value, work.instance_id,
+                                                work.attempt, outcome.result, outcome.exception,
+                                                slot.seq, recorded))
+        if not recorded:
+            self.ready.append(WorkItem(WorkKind.ACTIVITY, work.instance_id, slot,
+                                       work.execution_id, work.attempt + 1))
+            return
+        if inst is None or inst.terminal:
+            return
+        stamp = self.stamp()
+        exception = outcome.exception
+        if exception is None:
+            event = w.task_completed(stamp, slot.seq, outcome.result_text)
+        else:
+            event = w.task_failed(stamp, slot.seq,
+                                  f"Activity function '{activity.name}' failed: "
+                                  f"{type(exception).__name__}: {exception}",
+                                  failure_details(exception))
+        self.post(inst, event, work.execution_id)
+
+    def _run_http(self, work: WorkItem) -> None:
+        inst = self.instances.get(work.instance_id)
+        slot = work.slot
+        assert slot is not None and inst is not None
+        text, error = self.executor.run_http(slot, inst.instance_id, inst.orchestrator)
+        stamp = p.format_timestamp(self.clock.now)
+        if error is None:
+            event = w.task_completed(stamp, slot.seq, text)
+        else:
+            event = w.task_failed(stamp, slot.seq, f"{type(error).__name__}: {error}",
+                                  failure_details(error))
+        if not inst.terminal:
+            self.post(inst, event, work.execution_id)
