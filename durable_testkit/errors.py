@@ -24,6 +24,8 @@ __all__ = [
     "InvalidOperationError",
     "UnknownRouteError",
     "InputFileError",
+    "ProtocolError",
+    "ScenarioError",
 ]
 
 
@@ -82,6 +84,13 @@ class HistoryImportError(HistoryFormatError):
         self.event_index = event_index
 
 
+#: What to do about a divergence: instances already running replay the old decisions.
+NON_DETERMINISM_ADVICE = (
+    "What to do: instances already running replay their recorded decisions, so keep the old "
+    "path for them behind a version check (if context.version == ...: old code) or deploy "
+    "the change as a new orchestrator name and let running instances finish on the old one.")
+
+
 class NonDeterminismError(DurableTestkitError):
     """The orchestrator's actions no longer match its recorded history.
 
@@ -103,7 +112,7 @@ class NonDeterminismError(DurableTestkitError):
                 f"instance '{instance_id}'"
                 + (f" at history event {event_index}" if event_index is not None else "")
                 + f":\n  expected (history): {expected}\n  actual (code):      {actual}\n"
-                + message)
+                + message + "\n" + NON_DETERMINISM_ADVICE)
         if timeline:
             text += "\nHistory:\n" + timeline
         super().__init__(text)
@@ -240,6 +249,22 @@ class UnknownRouteError(DurableTestkitError, LookupError):
             f"No HTTP-triggered function answers {method} {path}. The Functions host would "
             f"answer 404. The app's HTTP routes:\n{listed}\nPaths may start with /api/ or "
             "leave it out; route parameters are written {name}, {name?} or {name:int}.")
+
+
+class ProtocolError(DurableTestkitError):
+    """The SDK answered with something the 1.x out-of-process protocol does not allow."""
+
+
+class ScenarioError(DurableTestkitError):
+    """A scenario step that makes no sense here; the message lists what is pending."""
+
+    def __init__(self, problem: str, pending: Sequence[Any] = ()) -> None:
+        self.problem = problem
+        self.pending = list(pending)
+        listed = ("Pending:\n" + "\n".join(f"  - {t}" for t in self.pending)
+                  if self.pending else "Nothing is pending.")
+        super().__init__(f"{problem}\n{listed}")
+
 
 class InputFileError(DurableTestkitError, OSError):
     """A file the user named cannot be read as one: missing, not a regular file, or too big.
