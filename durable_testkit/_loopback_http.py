@@ -26,7 +26,8 @@ from urllib.parse import urlsplit
 from .errors import InvalidOperationError
 
 __all__ = [
-    "DEFAULT_MAX_BODY", "MAX_TARGET", "IDLE_TIMEOUT", "REQUEST_QUEUE_SIZE",
+    "DEFAULT_MAX_BODY", "MAX_TARGET", "IDLE_TIMEOUT", "LINGER_SECONDS", "LINGER_BYTES",
+    "REQUEST_QUEUE_SIZE",
     "Refusal", "RequestGuard", "LoopbackHTTPServer", "error_body", "printable",
 ]
 
@@ -38,6 +39,10 @@ MAX_TARGET = 8 * 1024
 #: Seconds a connection may sit idle, or stall mid-request, before the server closes it.
 #: Above aiohttp's 15 s keep-alive, so the SDK client never reuses a connection we just closed.
 IDLE_TIMEOUT = 60.0
+#: After refusing a request, how long and how much of its unread body to drain before
+#: closing (so the refusal is not lost to a TCP reset).
+LINGER_SECONDS = 1.0
+LINGER_BYTES = 1024 * 1024
 #: Listen backlog: room for bursts of concurrent connections (socketserver's default is 5).
 REQUEST_QUEUE_SIZE = 128
 

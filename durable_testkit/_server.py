@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 from concurrent.futures import Future
 from datetime import datetime, timedelta, timezone
@@ -56,7 +57,8 @@ class LoopbackServer:
         self.host = host
         self.port: int = self._httpd.server_address[1]
         self._guard.port = self.port
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
+        # A short poll interval: stop() (every rt.close()) waits up to one interval.
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
                                         name=f"durable-testkit-server:{self.port}", daemon=True)
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._loop_thread: Optional[threading.Thread] = None
@@ -147,6 +149,8 @@ def _make_handler(server: LoopbackServer) -> type:
         def _admit(self) -> Any:
             """``(origin, body length)``, or the Refusal to answer instead of routing."""
             guard = server._guard
+            if self.request_version == "HTTP/0.9":
+                return _http.Refusal(400, "HTTP/0.9 requests are not supported.")
             if len(self.path) > _http.MAX_TARGET:
                 return _http.Refusal(414, f"The request target is {len(self.path)} characters; "
                                           f"this server accepts at most {_http.MAX_TARGET}.")
@@ -202,6 +206,8 @@ def _make_handler(server: LoopbackServer) -> type:
             return status, out_headers, text.encode("utf-8")
 
         def _respond(self, status: int, out_headers: Dict[str, str], payload: bytes) -> None:
+            if self.request_version == "HTTP/0.9":  # a one-word garbage line parses as 0.9
+                self.request_version = "HTTP/1.0"  # answer with a status line all the same
             self.send_response(status)
             for key, value in out_headers.items():
                 if key.lower() not in ("content-length", "transfer-encoding", "connection"):
@@ -217,6 +223,23 @@ def _make_handler(server: LoopbackServer) -> type:
             # Unread request bytes may remain on the socket, so the connection ends here.
             self.close_connection = True
             self._respond(refusal.status, *_http.error_body(refusal.status, refusal.message))
+            self._linger()
+
+        def _linger(self) -> None:
+            # Closing a socket with unread input sends RST, and the client may then lose
+            # the answer it has not read yet: half-close, then drain (bounded) first.
+            try:
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_WR)
+                self.connection.settimeout(_http.LINGER_SECONDS)
+                drained = 0
+                while drained < _http.LINGER_BYTES:
+                    chunk = self.rfile.read1(65536)
+                    if not chunk:
+                        break
+                    drained += len(chunk)
+            except OSError:  # the client is gone already, or timed out: close anyway
+                pass
 
         def send_error(self, code: int, message: Optional[str] = None,
                        explain: Optional[str] = None) -> None:
@@ -230,6 +253,7 @@ def _make_handler(server: LoopbackServer) -> type:
             if not hasattr(self, "path"):  # refused before the request line was parsed
                 self.command, self.path = "", ""
             self._respond(code, *_http.error_body(code, text))
+            self._linger()
 
         def log_request(self, code: Any = "-", size: Any = "-") -> None:
             if server.log is not None:
