@@ -13,15 +13,10 @@ from typing import Callable, Iterator, Optional, Sequence
 
 import libcst as cst
 from libcst.helpers import ModuleNameAndPackage
-from libcst.metadata import (
-    ByteSpanPositionProvider,
-    FullyQualifiedNameProvider,
-    MetadataWrapper,
-    ParentNodeProvider,
-)
+from libcst.metadata import ByteSpanPositionProvider, MetadataWrapper, ScopeProvider
 
 from .config import Settings
-from .context import FileContext, registered_name
+from .context import FileContext, ParentMap, registered_name
 from .model import APP_PREFIX, FileAnalysis, Report, V1Function
 from .rules import RULES
 from .rules.base import TASK_METHODS, Rule
@@ -57,8 +52,7 @@ def failed(path: str, module: str, message: str, line: int = 1, col: int = 0) ->
 class _Summary(cst.BatchableCSTVisitor):
     """Collects calls per function, function spans and suppression comments."""
 
-    METADATA_DEPENDENCIES = (ByteSpanPositionProvider, ParentNodeProvider,
-                             FullyQualifiedNameProvider)
+    METADATA_DEPENDENCIES = (ByteSpanPositionProvider, ScopeProvider)
 
     def __init__(self, ctx: FileContext) -> None:
         super().__init__()
@@ -170,8 +164,9 @@ class _Dispatch(cst.CSTVisitor):
     on every call, which costs more than the traversal for small files.
     """
 
-    def __init__(self, visitors: Sequence[cst.BatchableCSTVisitor]) -> None:
+    def __init__(self, visitors: Sequence[cst.BatchableCSTVisitor], parents: ParentMap) -> None:
         super().__init__()
+        self.parents = parents
         self.visit: dict[str, list[Callable[[cst.CSTNode], None]]] = {}
         self.leave: dict[str, list[Callable[[cst.CSTNode], None]]] = {}
         for v in visitors:
@@ -181,6 +176,7 @@ class _Dispatch(cst.CSTVisitor):
                 table.setdefault(node_type, []).append(getattr(v, name))
 
     def on_visit(self, node: cst.CSTNode) -> bool:
+        self.parents.enter(node)
         for method in self.visit.get(type(node).__name__, ()):
             method(node)
         return True
@@ -188,6 +184,7 @@ class _Dispatch(cst.CSTVisitor):
     def on_leave(self, original_node: cst.CSTNode) -> None:
         for method in self.leave.get(type(original_node).__name__, ()):
             method(original_node)
+        self.parents.leave()
 
 
 def _cached_get_visitors(
@@ -212,11 +209,12 @@ def _fast_libcst() -> Iterator[None]:
         cst.BatchableCSTVisitor.get_visitors = original  # type: ignore[method-assign]
 
 
-def _visit_batched(wrapper: MetadataWrapper, visitors: Sequence[cst.BatchableCSTVisitor]) -> None:
+def _visit_batched(wrapper: MetadataWrapper, visitors: Sequence[cst.BatchableCSTVisitor],
+                   parents: ParentMap) -> None:
     with ExitStack() as stack:
         for v in visitors:
             stack.enter_context(v.resolve(wrapper))
-        wrapper.module.visit(_Dispatch(visitors))
+        wrapper.module.visit(_Dispatch(visitors, parents))
 
 
 def _bracket_depth(source: bytes) -> int:
@@ -289,23 +287,15 @@ def _analyze_module(path: str, source: bytes, module: cst.Module, mod: ModuleNam
                     rules: Sequence[type[Rule]]) -> FileAnalysis:
     levels = [len(m) for m in _RELATIVE.findall(source)]
     if levels and max(levels) > len([p for p in mod.package.split(".") if p]):
-        # Resolving would fail half-way (ImportError below): start with the prefixed names.
+        # A relative import above the project root: V1 apps run as the package ``__app__``
+        # (``from ..shared import x``). Names are compared without that prefix.
         mod = ModuleNameAndPackage(_prefixed(mod.name), _prefixed(mod.package))
     try:
-        try:
-            wrapper = MetadataWrapper(module, unsafe_skip_copy=True,
-                                      cache={FullyQualifiedNameProvider: mod})
-            ctx = FileContext(path, module, wrapper, mod, settings, v1, source)
-        except ImportError:
-            # A relative import above the project root: V1 apps run as the package ``__app__``
-            # (``from ..shared import x``). Names are compared without that prefix.
-            mod = ModuleNameAndPackage(_prefixed(mod.name), _prefixed(mod.package))
-            wrapper = MetadataWrapper(module, unsafe_skip_copy=True,
-                                      cache={FullyQualifiedNameProvider: mod})
-            ctx = FileContext(path, module, wrapper, mod, settings, v1, source)
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        ctx = FileContext(path, module, wrapper, mod, settings, v1, source)
         visitors: list[cst.BatchableCSTVisitor] = [_Summary(ctx)]
         visitors.extend(rule(ctx) for rule in rules)
-        _visit_batched(wrapper, visitors)
+        _visit_batched(wrapper, visitors, ctx.parents)
         ctx.analysis.suppressions = widen_to_functions(ctx.analysis.suppressions, ctx.def_spans)
         return ctx.analysis
     except RecursionError:

@@ -14,10 +14,11 @@ from libcst.helpers import ModuleNameAndPackage, get_absolute_module_from_packag
 from libcst.metadata import (
     ByteSpanPositionProvider,
     CodeSpan,
-    FullyQualifiedNameProvider,
     MetadataWrapper,
-    ParentNodeProvider,
     QualifiedName,
+    QualifiedNameSource,
+    Scope,
+    ScopeProvider,
 )
 
 from .config import Settings
@@ -49,18 +50,16 @@ class FileContext:
         self.settings = settings
         self.v1 = v1
         self.analysis = FileAnalysis(path=path, module=mod.name)
-        meta = wrapper.resolve_many(
-            [ByteSpanPositionProvider, ParentNodeProvider, FullyQualifiedNameProvider]
-        )
+        meta = wrapper.resolve_many([ByteSpanPositionProvider, ScopeProvider])
         # Lines and columns come from byte spans: PositionProvider would generate the code a
         # second time. resolve_many types every mapping's values as object.
         self.spans = cast(Mapping[cst.CSTNode, CodeSpan], meta[ByteSpanPositionProvider])
+        self.scopes = cast(Mapping[cst.CSTNode, Optional[Scope]], meta[ScopeProvider])
         self._source = source
         self._ascii = source.isascii()
         self._line_starts = [0] + [i + 1 for i, b in enumerate(source) if b == 10]
-        self.parents = cast(Mapping[cst.CSTNode, cst.CSTNode], meta[ParentNodeProvider])
-        self.fqns = cast(Mapping[cst.CSTNode, Collection[QualifiedName]],
-                         meta[FullyQualifiedNameProvider])
+        self.parents = ParentMap(module)
+        self._names: dict[cst.CSTNode, Collection[QualifiedName]] = {}
         self._infos: dict[cst.FunctionDef, FunctionInfo] = {}
         self._owner_cache: dict[cst.CSTNode, Optional[cst.FunctionDef]] = {}
         self._created: dict[str, str] = {}  # function name -> registered name (Orchestrator.create)
@@ -83,9 +82,43 @@ class FileContext:
 
     # -- names ------------------------------------------------------------------------------
 
+    def qualified_names(self, node: cst.CSTNode) -> Collection[QualifiedName]:
+        """Fully qualified names of ``node``, from libcst's scope analysis, computed on demand.
+
+        The same names as ``FullyQualifiedNameProvider``, which would compute them for every
+        node of the file; rules ask about a few.
+        """
+        found = self._names.get(node)
+        if found is None:
+            scope = self.scopes.get(node)
+            found = set()
+            if scope is not None:
+                try:
+                    found = {self._absolute(q) for q in scope.get_qualified_names_for(node)}
+                except ImportError:  # a relative import above the top-level package
+                    found = set()
+            self._names[node] = found
+        return found
+
+    def _absolute(self, qname: QualifiedName) -> QualifiedName:
+        if qname.source == QualifiedNameSource.BUILTIN:
+            return qname
+        name = qname.name
+        if qname.source == QualifiedNameSource.IMPORT and not name.startswith("."):
+            return qname
+        module = self.mod.name
+        bare = name.lstrip(".")
+        dots = len(name) - len(bare)
+        if dots:  # as importlib._bootstrap._resolve_name does
+            bits = self.mod.package.rsplit(".", dots - 1)
+            if len(bits) < dots:
+                raise ImportError("attempted relative import beyond top-level package")
+            module, name = bits[0], bare
+        return QualifiedName(name=f"{module}.{name}" if module else name, source=qname.source)
+
     def qualname(self, node: cst.CSTNode) -> Optional[str]:
         """The single fully qualified name of ``node``, or None if unknown or ambiguous."""
-        names = self.fqns.get(node, set())
+        names = self.qualified_names(node)
         if len(names) != 1:
             return None
         return next(iter(names)).name
@@ -131,11 +164,14 @@ class FileContext:
             return self._owner_cache[node]
         outer: Optional[cst.FunctionDef] = None
         cur: Optional[cst.CSTNode] = node
+        last = node
         while cur is not None:
             if isinstance(cur, cst.FunctionDef):
                 outer = cur
+            last = cur
             cur = self.parents.get(cur)
-        self._owner_cache[node] = outer
+        if last is self.module:  # a complete chain: safe to remember
+            self._owner_cache[node] = outer
         return outer
 
     def owner_of(self, node: cst.CSTNode) -> Optional[FunctionInfo]:
@@ -239,6 +275,45 @@ class FileContext:
         self.analysis.reports.append(
             Report(code, line, col, message, owner.fqn if owner else None, edit, fix, data or {})
         )
+
+
+class ParentMap:
+    """Each node's parent, recorded by the rules' traversal as it descends.
+
+    Cheaper than ``ParentNodeProvider``, which walks the whole tree once more. Ancestors of the
+    node being visited are always known; a rule asking about a node below it (a visit_Expr
+    looking at its call) gets that subtree filled in on demand.
+    """
+
+    def __init__(self, module: cst.Module) -> None:
+        self._map: dict[cst.CSTNode, cst.CSTNode] = {}
+        self._module = module
+        self._filled: set[int] = set()
+        self.stack: list[cst.CSTNode] = []
+
+    def enter(self, node: cst.CSTNode) -> None:
+        if self.stack:
+            self._map[node] = self.stack[-1]
+        self.stack.append(node)
+
+    def leave(self) -> None:
+        self.stack.pop()
+
+    def get(self, node: cst.CSTNode, default: Optional[cst.CSTNode] = None
+            ) -> Optional[cst.CSTNode]:
+        found = self._map.get(node)
+        if found is None and node is not self._module and self.stack:
+            top = self.stack[-1]
+            if id(top) not in self._filled:
+                self._filled.add(id(top))
+                todo = [top]
+                while todo:
+                    parent = todo.pop()
+                    for child in parent.children:
+                        self._map.setdefault(child, parent)
+                        todo.append(child)
+                found = self._map.get(node)
+        return found if found is not None else default
 
 
 def literal_args(call: cst.Call) -> dict[Union[str, int], str]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Optional, Sequence
 
 import libcst as cst
-from libcst.metadata import FullyQualifiedNameProvider, ParentNodeProvider, ScopeProvider
+from libcst.metadata import ScopeProvider
 
 from ..context import FileContext
 from ..index import ProjectIndex
@@ -66,7 +66,7 @@ class Rule(cst.BatchableCSTVisitor):
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
 
-    METADATA_DEPENDENCIES = (FullyQualifiedNameProvider, ParentNodeProvider, ScopeProvider)
+    METADATA_DEPENDENCIES = (ScopeProvider,)
 
     def __init__(self, ctx: FileContext) -> None:
         super().__init__()
@@ -76,10 +76,7 @@ class Rule(cst.BatchableCSTVisitor):
 
     def qualname(self, node: cst.CSTNode) -> Optional[str]:
         """The single fully qualified name of ``node``, or None if unknown or ambiguous."""
-        names = self.get_metadata(FullyQualifiedNameProvider, node, set())
-        if len(names) != 1:
-            return None
-        return next(iter(names)).name
+        return self.ctx.qualname(node)
 
     def function(self, node: cst.CSTNode) -> Optional[FunctionInfo]:
         """The indexed function (top-level function or method) that contains ``node``."""
