@@ -674,7 +674,7 @@ def _parse_event_checked(d: Any, index: Optional[int], path: Optional[str]) -> H
                    f"{_short(repr(d))}")
     if "EventType" not in d:
         raise fail("missing EventType; every wire event needs an int EventType "
-                   f"(keys present: {', '.join(map(str, d)) or 'none'})")
+                   f"(keys present: {_short(', '.join(map(str, d)), 200) or 'none'})")
     raw_type = d["EventType"]
     if isinstance(raw_type, bool) or not isinstance(raw_type, int):
         hint = ""
