@@ -877,7 +877,7 @@ def _rebuild_by_code(st: _Status, orchestrator: Any, iid: str, name: str,
             raise _CodeMismatch(f"the code failed on the rebuilt history: "
                                 f"{type(exc).__name__}: {str(exc).splitlines()[0]:.200}")
         for task in tasks:
-            if task.kind == "external_event":
+            if str(getattr(task.kind, "value", task.kind)) == "external_event":
                 continue
             item = _pick(task, unmatched, ambiguous)
             if item is None:
@@ -912,8 +912,9 @@ def _rebuild_by_code(st: _Status, orchestrator: Any, iid: str, name: str,
 
 
 def _pick(task: Any, unmatched: List[_Item], ambiguous: List[str]) -> Optional[_Item]:
+    raw = str(getattr(task.kind, "value", task.kind))  # a str or a str-valued enum
     kind = {"http": "activity", "entity_call": "event_sent",
-            "entity_signal": "event_sent"}.get(task.kind, task.kind)
+            "entity_signal": "event_sent"}.get(raw, raw)
     candidates = []
     for it in unmatched:
         if it.kind != kind:
