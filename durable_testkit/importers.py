@@ -746,6 +746,10 @@ def _parse_status(body: Mapping[str, Any], ctx: _Ctx, instance_id: Optional[str]
         if code in (_E.OrchestratorStarted, _E.OrchestratorCompleted):
             continue  # never in a status response; tolerated in hand-edited ones
         wire.update(rest)
+        if code == _E.EventRaised and "Input" not in wire:
+            wire["Input"] = None
+            ctx.note("external event data was not exported (showInput=false): events "
+                     "deliver null on replay")
         effective = when
         if code == _E.TimerFired:
             wire["TimerId"] = None
