@@ -453,3 +453,14 @@ def test_concurrent_clients_get_every_answer(served: Served) -> None:
     assert failures == []
     assert sum(answered) == CLIENTS * REQUESTS
     assert not any("error serving" in entry for entry in served.log)
+
+
+def test_too_many_headers_is_431(served: Served) -> None:
+    headers = {"Host": served.host, **{f"X-H{n}": "v" for n in range(101)}}
+    status, _, body, _ = _request(served.port, "GET", "/", headers)
+    assert status == 431 and "Too many headers" in _error(body)
+
+
+def test_http_0_9_is_400_with_a_status_line(served: Served) -> None:
+    status, _, body, closed = _exchange(served.port, b"GET /\r\n\r\n")
+    assert status == 400 and _error(body) == "HTTP/0.9 requests are not supported." and closed
