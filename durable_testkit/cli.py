@@ -3,6 +3,7 @@
     durable-testkit serve APP [--port 7071] [--host 127.0.0.1]
     durable-testkit show HISTORY_FILE...
     durable-testkit replay APP HISTORY_FILE...
+    durable-testkit import SOURCE... --out DIR [--format F] [--app APP] [--version V]
 
 ``show`` and ``replay`` read only regular files, at most 64 MiB each (a FIFO,
 device or directory is refused before it is opened), and report a bad file as
@@ -61,6 +62,22 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("app", metavar="APP",
                         help="app folder (V1 or V2), function_app.py, or 'module[:attr]'")
     replay.add_argument("history_files", metavar="HISTORY_FILE", nargs="+")
+    imp = sub.add_parser(
+        "import", help="turn production history exports into history files",
+        description="Import each SOURCE (a status-API response, History-table rows as JSON "
+                    "or Storage Explorer CSV, func durable get-history output, or a "
+                    "durabletask export) into DIR/<orchestrator>/<version>/<instance>.json. "
+                    "A source that fails is reported and the next one imported; exit 1 if "
+                    "any failed. See docs/replay.md.")
+    imp.add_argument("sources", metavar="SOURCE", nargs="+")
+    imp.add_argument("--out", required=True, metavar="DIR", help="corpus folder to write into")
+    imp.add_argument("--format", default="auto",
+                     choices=["auto", "status-api", "storage-table", "core-tools",
+                              "durabletask"], help="export format (default: sniff it)")
+    imp.add_argument("--app", metavar="APP", help="the app whose orchestrator code orders "
+                     "what a status-API export leaves ambiguous")
+    imp.add_argument("--version", metavar="V", help="orchestration version to record when "
+                     "the export has none")
     return parser
 
 
@@ -142,6 +159,23 @@ def _replay(args: argparse.Namespace) -> int:
     return EXIT_OK if all(c.ok for c in checks) else EXIT_FAILED
 
 
+def _import(args: argparse.Namespace) -> int:
+    from .errors import AppDiscoveryError
+    from .importers import ImportOutcome, import_to_corpus
+
+    def report(outcome: ImportOutcome) -> None:
+        _say(f"{'ok  ' if outcome.ok else 'FAIL'} {outcome.source}: "
+             f"{_one_line(outcome.message)}")
+
+    try:
+        outcomes = import_to_corpus(args.sources, args.out, format=args.format, app=args.app,
+                                    version=args.version, on_outcome=report)
+    except AppDiscoveryError as exc:
+        _say(f"durable-testkit import: {_one_line(str(exc))}", sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FAILED
+
+
 def _orchestrator_of(path: str) -> str:
     from .history import load_history
 
@@ -155,6 +189,7 @@ _COMMANDS: Dict[str, Callable[[argparse.Namespace], int]] = {
     "serve": _serve,
     "show": _show,
     "replay": _replay,
+    "import": _import,
 }
 
 
