@@ -63,6 +63,7 @@ _EXPORTS: Dict[str, str] = {
     "SchedulingPolicy": "policy",
     "SeededPolicy": "policy",
     "SerializationError": "errors",
+    "TaskKind": "scenario",
     "TraceEntry": "policy",
     "UnknownFunctionError": "errors",
     "UnknownInstanceError": "errors",
@@ -103,5 +104,6 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
                          SchedulingPolicy, SeededPolicy, TraceEntry, WorkKind, WorkSubject)
     from .replay import ReplayCheck, ReplayResult, check_histories, replay_episode, replay_history
     from .runtime import InMemoryRuntime, RuntimeStats
-    from .scenario import HistoryBuilder, OrchestrationScenario, PendingTask, next_actions
+    from .scenario import (HistoryBuilder, OrchestrationScenario, PendingTask, TaskKind,
+                           next_actions)
     from .status import ActivityCall, Divergence, OrchestrationResult, OrchestrationRuntimeStatus

@@ -204,7 +204,8 @@ def _start(rt: RuntimePort, name: str, instance_id: Optional[str], q: Dict[str, 
     except ValueError as exc:
         return _error(400, "Invalid JSON content", str(exc))
     try:
-        instance_id = rt.start(name, value, instance_id)
+        # SDK 1.5.0+: start_new(version=...) sends ?version=; the instance keeps it.
+        instance_id = rt.start(name, value, instance_id, version=q.get("version") or None)
     except UnknownFunctionError as exc:
         known = ", ".join(exc.known)
         return _error(400, f"The function '{name}' doesn't exist, is disabled, or is not an "

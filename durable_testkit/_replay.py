@@ -15,12 +15,25 @@ gives it only each episode's new events, so its cost follows the new events.
 """
 from __future__ import annotations
 
+import enum
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Deque, Dict, Iterable, List, Optional, Tuple, cast
 
 from . import _protocol as p
+
+class SlotKind(str, enum.Enum):
+    """What a sequence number was allocated for (DTFx's scheduling event kinds)."""
+
+    ACTIVITY = "activity"  # TaskScheduled (call_http too, as BuiltIn::HttpActivity)
+    TIMER = "timer"  # TimerCreated
+    SUB_ORCHESTRATION = "suborchestration"  # SubOrchestrationInstanceCreated
+    EVENT = "event"  # EventSent (entity calls and signals)
+
+    def __str__(self) -> str:
+        return self.value
+
 
 _CHANGED = ("Was a change made to the orchestrator code after this instance had already "
             "started running?")
@@ -29,7 +42,7 @@ _CHANGED = ("Was a change made to the orchestrator code after this instance had 
 # the double space, "{new}at"): per kind, (nothing scheduled with this number, another kind
 # of action has it, the same kind under another name). Each is followed by _CHANGED.
 _DTFX_TEXTS = {
-    "activity": (
+    SlotKind.ACTIVITY: (
         "A previous execution of this orchestration scheduled an activity task with sequence "
         "ID {seq} and name '{name}' (version '{version}'), but the current replay execution "
         "hasn't (yet?) scheduled this task.",
@@ -39,14 +52,14 @@ _DTFX_TEXTS = {
         "A previous execution of this orchestration scheduled an activity task with sequence "
         "number {seq} named '{name}', but the current orchestration replay instead scheduled "
         "an activity task named '{new}' with this sequence number. "),
-    "timer": (
+    SlotKind.TIMER: (
         "A previous execution of this orchestration scheduled a timer task with sequence number "
         "{seq} but the current replay execution hasn't (yet?) scheduled this task.",
         "A previous execution of this orchestration scheduled a timer task with sequence number "
         "{seq} named but the current orchestration replay instead produced a {clr} action with "
         "this sequence number.",
         ""),
-    "suborchestration": (
+    SlotKind.SUB_ORCHESTRATION: (
         "A previous execution of this orchestration scheduled a sub-orchestration task with "
         "sequence ID {seq} and name '{name}' (version '{version}', instance ID '{iid}'), but the "
         "current replay execution hasn't (yet?) scheduled this task.",
@@ -57,7 +70,7 @@ _DTFX_TEXTS = {
         "sequence ID {seq} and name '{name}' (version '{version}', instance ID '{iid}'), but the "
         "current orchestration replay instead scheduled a sub-orchestration task with name "
         "{new} at this sequence number."),
-    "event": (
+    SlotKind.EVENT: (
         "A previous execution of this orchestration scheduled a send event task with sequence "
         "ID {seq}, type 'EventSent' name '{name}', instance ID '{iid}', but the current replay "
         "execution hasn't (yet?) scheduled this task.",
@@ -72,10 +85,10 @@ _DTFX_TEXTS = {
 
 # The .NET type names DTFx prints in its messages.
 _CLR_NAMES = {
-    "activity": "ScheduleTaskOrchestratorAction",
-    "timer": "CreateTimerOrchestratorAction",
-    "suborchestration": "CreateSubOrchestrationAction",
-    "event": "SendEventOrchestratorAction",
+    SlotKind.ACTIVITY: "ScheduleTaskOrchestratorAction",
+    SlotKind.TIMER: "CreateTimerOrchestratorAction",
+    SlotKind.SUB_ORCHESTRATION: "CreateSubOrchestrationAction",
+    SlotKind.EVENT: "SendEventOrchestratorAction",
 }
 
 
@@ -84,7 +97,7 @@ class Slot:
     """One sequence number the replay allocated: work the host must schedule."""
 
     seq: int
-    kind: str  # activity | timer | suborchestration | event
+    kind: SlotKind
     name: Optional[str]
     action: Dict[str, Any]
     fire_at: Optional[datetime] = None  # timers
@@ -92,12 +105,12 @@ class Slot:
     node: Optional["_Node"] = field(default=None, repr=False)
 
     def describe(self) -> str:
-        if self.kind == "timer":
+        if self.kind is SlotKind.TIMER:
             return f"timer #{self.seq} firing at {p.format_timestamp(self.fire_at)}" \
                 if self.fire_at else f"timer #{self.seq}"
-        if self.kind == "event":
+        if self.kind is SlotKind.EVENT:
             return f"entity message #{self.seq} '{self.name}' to {self.action.get('instanceId')}"
-        return f"{'sub-orchestration' if self.kind == 'suborchestration' else 'activity'} " \
+        return f"{'sub-orchestration' if self.kind is SlotKind.SUB_ORCHESTRATION else 'activity'} " \
                f"'{self.name}' #{self.seq}"
 
 
@@ -231,7 +244,7 @@ class _Retry(_Node):
     __slots__ = ("kind", "name", "action", "max_attempts", "interval", "attempts",
                  "current", "on_timer")
 
-    def __init__(self, kind: str, action: Dict[str, Any]) -> None:
+    def __init__(self, kind: SlotKind, action: Dict[str, Any]) -> None:
         super().__init__()
         self.kind = kind
         self.action = action
@@ -323,13 +336,13 @@ class ReplayShim:
         elif et == p.EVENT_RAISED:
             self._raise(ev)
         elif et == p.TASK_SCHEDULED:
-            self._check(index, ev, "activity")
+            self._check(index, ev, SlotKind.ACTIVITY)
         elif et == p.TIMER_CREATED:
-            self._check(index, ev, "timer")
+            self._check(index, ev, SlotKind.TIMER)
         elif et == p.SUB_ORCHESTRATION_CREATED:
-            self._check(index, ev, "suborchestration")
+            self._check(index, ev, SlotKind.SUB_ORCHESTRATION)
         elif et == p.EVENT_SENT:
-            self._check(index, ev, "event")
+            self._check(index, ev, SlotKind.EVENT)
 
     # -- the shim's loop -----------------------------------------------------
     def advance(self) -> None:
@@ -344,14 +357,14 @@ class ReplayShim:
     def _invoke(self, action: Dict[str, Any], path: Tuple[int, ...]) -> _Node:
         t = action.get("actionType")
         if t == p.CALL_ACTIVITY:
-            return self._atomic("activity", action.get("functionName"), action)
+            return self._atomic(SlotKind.ACTIVITY, action.get("functionName"), action)
         if t == p.CALL_HTTP:
-            return self._atomic("activity", p.HTTP_ACTIVITY_NAME, action)
+            return self._atomic(SlotKind.ACTIVITY, p.HTTP_ACTIVITY_NAME, action)
         if t == p.CALL_SUB_ORCHESTRATOR:
-            return self._atomic("suborchestration", action.get("functionName"), action)
+            return self._atomic(SlotKind.SUB_ORCHESTRATION, action.get("functionName"), action)
         if t == p.CREATE_TIMER:
             fire_at = p.parse_timestamp(action["fireAt"])
-            node = self._atomic("timer", None, action, fire_at=fire_at)
+            node = self._atomic(SlotKind.TIMER, None, action, fire_at=fire_at)
             self.timers[node.slot.seq] = path
             if action.get("isCanceled"):
                 # ext: the token is cancelled right after CreateTimer: the id is used
@@ -359,7 +372,8 @@ class ReplayShim:
                 node.done = True
             return node
         if t in (p.CALL_ACTIVITY_WITH_RETRY, p.CALL_SUB_ORCHESTRATOR_WITH_RETRY):
-            kind = "activity" if t == p.CALL_ACTIVITY_WITH_RETRY else "suborchestration"
+            kind = SlotKind.ACTIVITY if t == p.CALL_ACTIVITY_WITH_RETRY \
+                else SlotKind.SUB_ORCHESTRATION
             retry = _Retry(kind, action)
             retry.current = self.allocate_attempt(retry)
             return retry
@@ -375,13 +389,13 @@ class ReplayShim:
                 self.waiters.setdefault(key, deque()).append(waiter)
             return waiter
         if t == p.CALL_ENTITY:
-            slot = self._allocate("event", "op", action)
+            slot = self._allocate(SlotKind.EVENT, "op", action)
             response = _EntityResponse(slot)
             slot.node = response
             self.open[slot.seq] = response
             return response
         if t == p.SIGNAL_ENTITY:
-            self._allocate("event", "op", action)
+            self._allocate(SlotKind.EVENT, "op", action)
             return _Immediate()
         if t == p.ACTION_CONTINUE_AS_NEW:
             self.continue_as_new = action
@@ -401,14 +415,14 @@ class ReplayShim:
             f"Received an unexpected action type from the out-of-proc function: '${t}'.",
             -1, "a known action type", repr(action))
 
-    def _allocate(self, kind: str, name: Optional[str], action: Dict[str, Any],
+    def _allocate(self, kind: SlotKind, name: Optional[str], action: Dict[str, Any],
                   fire_at: Optional[datetime] = None, attempt: int = 1) -> Slot:
         slot = Slot(self.next_seq, kind, name, action, fire_at=fire_at, attempt=attempt)
         self.next_seq += 1
         self.unmatched[slot.seq] = slot
         return slot
 
-    def _atomic(self, kind: str, name: Optional[str], action: Dict[str, Any],
+    def _atomic(self, kind: SlotKind, name: Optional[str], action: Dict[str, Any],
                 fire_at: Optional[datetime] = None, attempt: int = 1) -> _Atomic:
         slot = self._allocate(kind, name, action, fire_at, attempt)
         node = _Atomic(slot)
@@ -422,7 +436,7 @@ class ReplayShim:
         return node
 
     def allocate_timer(self, fire_at: datetime, retry: _Retry, retry_of: Optional[str]) -> _Node:
-        node = self._atomic("timer", None, {"actionType": p.CREATE_TIMER, "retryOf": retry_of},
+        node = self._atomic(SlotKind.TIMER, None, {"actionType": p.CREATE_TIMER, "retryOf": retry_of},
                             fire_at=fire_at)
         node.parent = retry
         return node
@@ -460,17 +474,17 @@ class ReplayShim:
             self.entity_waiters[request_id] = node
 
     # -- determinism checks --------------------------------------------------
-    def _check(self, index: int, ev: Dict[str, Any], kind: str) -> None:
+    def _check(self, index: int, ev: Dict[str, Any], kind: SlotKind) -> None:
         seq: Any = ev.get("EventId")  # a wire value: normally an int
         slot = self.unmatched.pop(seq, None)
         name = ev.get("Name")
-        if kind == "event" and slot is not None and slot.kind == "event" \
+        if kind is SlotKind.EVENT and slot is not None and slot.kind is SlotKind.EVENT \
                 and isinstance(slot.node, _EntityResponse):
             request_id = _entity_request_id(ev)
             if request_id:
                 self.register_entity_request(slot, request_id)
-        if slot is not None and slot.kind == kind and (
-                kind == "timer" or (slot.name or "").lower() == (name or "").lower()):
+        if slot is not None and slot.kind is kind and (
+                kind is SlotKind.TIMER or (slot.name or "").lower() == (name or "").lower()):
             return  # DTFx compares kind, then name case-insensitively; never inputs
         missing, wrong_kind, wrong_name = _DTFX_TEXTS[kind]
         template = missing if slot is None else wrong_kind if slot.kind != kind else wrong_name
@@ -523,12 +537,12 @@ def _entity_request_id(ev: Dict[str, Any]) -> Optional[str]:
         return None
 
 
-def _describe_event(ev: Dict[str, Any], kind: str) -> str:
+def _describe_event(ev: Dict[str, Any], kind: SlotKind) -> str:
     seq = ev.get("EventId")
-    if kind == "activity":
+    if kind is SlotKind.ACTIVITY:
         return f"activity '{ev.get('Name')}' #{seq}"
-    if kind == "timer":
+    if kind is SlotKind.TIMER:
         return f"timer #{seq} firing at {ev.get('FireAt')}"
-    if kind == "suborchestration":
+    if kind is SlotKind.SUB_ORCHESTRATION:
         return f"sub-orchestration '{ev.get('Name')}' #{seq} (instance '{ev.get('InstanceId')}')"
     return f"entity message #{seq} '{ev.get('Name')}' to {ev.get('InstanceId')}"

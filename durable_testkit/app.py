@@ -9,6 +9,7 @@ route and methods).
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.machinery
 import importlib.util
@@ -98,6 +99,9 @@ class AppFunctions:
     """The functions of one app, keyed by ``FunctionInfo.name``, in registration order."""
 
     functions: Mapping[str, FunctionInfo] = field(default_factory=dict)
+    #: The app's root folder (where host.json lives), when it was loaded from a path or
+    #: from a module beside a host.json; None otherwise.
+    root: Optional[str] = None
 
     def __post_init__(self) -> None:
         # Frozen all the way down: callers get a read-only view.
@@ -165,12 +169,27 @@ def discover_app(app: object) -> AppFunctions:
         AppDiscoveryError: The app could not be found, imported or understood.
     """
     if isinstance(app, os.PathLike):
-        return _discover_path(Path(os.fspath(app)), str(app))
+        return _with_root(_discover_path(Path(os.fspath(app)), str(app)), Path(os.fspath(app)))
     if isinstance(app, str):
         if os.path.exists(app) or os.sep in app or "/" in app or app.endswith(".py"):
-            return _discover_path(Path(app), app)
-        return _discover_v2_object(*_import_target(app))
+            return _with_root(_discover_path(Path(app), app), Path(app))
+        obj, described = _import_target(app)
+        module = sys.modules.get(app.partition(":")[0])
+        found = _discover_v2_object(obj, described)
+        where = getattr(module, "__file__", None)
+        return _with_root(found, Path(where).parent, require_host_json=True) if where else found
     return _discover_v2_object(app, _describe(app))
+
+
+def _with_root(found: AppFunctions, path: Path, require_host_json: bool = False
+               ) -> AppFunctions:
+    """Remember the app folder, so host.json settings (versioning) can be read from it."""
+    root = path.resolve()
+    if root.is_file():
+        root = root.parent
+    if require_host_json and not (root / "host.json").is_file():
+        return found
+    return dataclasses.replace(found, root=str(root))
 
 
 # --- V2 ---------------------------------------------------------------------------------

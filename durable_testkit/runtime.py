@@ -27,6 +27,7 @@ from .status import ActivityCall, Divergence, OrchestrationResult
 
 if TYPE_CHECKING:  # pragma: no cover
     from .app import AppFunctions
+    from ._versions import VersioningSettings
     from .client import InMemoryClient
 
 __all__ = ["InMemoryRuntime", "RuntimeStats"]
@@ -165,8 +166,25 @@ class InMemoryRuntime:
         """Register a plain or async function as an activity."""
         self._registry.add_activity(name, fn)
 
+        from ._versions import load_versioning
+
+        rt._core.versioning = load_versioning(functions.root)  # host.json versioning settings
     def register_entity(self, name: str, fn: Callable[..., Any]) -> None:
         """Register an entity function or ``df.Entity.create`` handle."""
+    @property
+    def versioning(self) -> Optional["VersioningSettings"]:
+        """host.json's orchestration versioning settings (``from_app`` reads them); None: off.
+
+        With a ``default_version``, new instances without a version get it, and each
+        episode is refused (Reject: left pending; Fail: failed) when the instance's
+        version does not match, as the extension does. See docs/replay.md.
+        """
+        return self._core.versioning
+
+    @versioning.setter
+    def versioning(self, value: Optional["VersioningSettings"]) -> None:
+        self._core.versioning = value
+
         self._registry.add_entity(name, fn)
 
     def mock_activity(self, name: str, return_value: Any = None, side_effect: Any = None) -> None:
@@ -191,12 +209,19 @@ class InMemoryRuntime:
         return self._registry.unused_mocks
 
     # -- client-side operations -----------------------------------------------
-    def start(self, name: str, input: Any = None, instance_id: Optional[str] = None) -> str:
-        """Start an orchestration; it runs when the runtime runs (wait, advance, ...)."""
+    def start(self, name: str, input: Any = None, instance_id: Optional[str] = None,
+              version: Optional[str] = None) -> str:
+        """Start an orchestration; it runs when the runtime runs (wait, advance, ...).
+
+        ``version`` is the instance's version (ExecutionStarted ``Version``, which the
+        orchestrator reads as ``context.version``); None takes host.json's
+        ``defaultVersion``, if any.
+        """
         with self.lock:
             orch = self._registry.orchestrator(name)
             input_text = _sdk.dumps_payload(input, f"The input of orchestrator '{orch.name}'")
-            return self._core.create_instance(orch.name, input_text, instance_id, parent=None)
+            return self._core.create_instance(orch.name, input_text, instance_id, parent=None,
+                                              version=version)
 
     def raise_event(self, instance_id: str, event_name: str, data: Any = None) -> None:
         """Send an external event, as the HTTP API's raiseEvent with a JSON body does.
@@ -362,10 +387,10 @@ class InMemoryRuntime:
         with self.lock:
             return _result(self._core.wait(instance_id))
 
-    def run(self, name: str, input: Any = None, instance_id: Optional[str] = None
-            ) -> OrchestrationResult:
+    def run(self, name: str, input: Any = None, instance_id: Optional[str] = None,
+            version: Optional[str] = None) -> OrchestrationResult:
         """Start an orchestration and wait for it to finish."""
-        return self.wait(self.start(name, input, instance_id))
+        return self.wait(self.start(name, input, instance_id, version))
 
     def close(self) -> None:
         """Release the event loop used for async activities and the loopback server."""

@@ -12,7 +12,7 @@ decide what each pending task returns, in which order and when.
 """
 from __future__ import annotations
 
-import inspect
+import enum
 import json
 import os
 from collections import Counter
@@ -27,22 +27,41 @@ from . import _sdk
 from . import _wire as w
 from ._host.episode import ND_PREFIX, EpisodeEnd, close_episode, replay_events, run_episode
 from ._host.records import Execution
-from ._replay import NonDeterminism, ReplayShim, Slot
+from ._replay import NonDeterminism, ReplayShim, Slot, SlotKind
 from .clock import VirtualClock
 from .errors import NonDeterminismError, ScenarioError
 from .history import HistoryEvent, InstanceHistory, load_history, render_timeline
 
 __all__ = ["HistoryBuilder", "OrchestrationScenario", "PendingTask", "ScenarioError",
+           "TaskKind",
            "next_actions"]
 
 #: The instance id a scenario or HistoryBuilder uses unless told otherwise; fixed so that
 #: ``new_uuid()`` values and default sub-orchestration ids are the same on every run.
 DEFAULT_INSTANCE_ID = "scenario-instance"
 
-_COMPLETABLE = ("activity", "http", "sub_orchestration", "entity_call")
 
 
 # ---------------------------------------------------------------- values
+class TaskKind(str, enum.Enum):
+    """What a :class:`PendingTask` is; compares equal to its string value."""
+
+    ACTIVITY = "activity"
+    TIMER = "timer"
+    SUB_ORCHESTRATION = "sub_orchestration"
+    EXTERNAL_EVENT = "external_event"
+    ENTITY_CALL = "entity_call"
+    ENTITY_SIGNAL = "entity_signal"
+    HTTP = "http"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_COMPLETABLE = (TaskKind.ACTIVITY, TaskKind.HTTP, TaskKind.SUB_ORCHESTRATION,
+                TaskKind.ENTITY_CALL)
+
+
 @dataclass(frozen=True)
 class PendingTask:
     """One piece of work the orchestrator scheduled or waits for.
@@ -60,7 +79,7 @@ class PendingTask:
         retry_of: for the timer between retry attempts, the activity being retried.
     """
 
-    kind: str
+    kind: TaskKind
     name: Optional[str]
     input: Any = None
     seq: Optional[int] = None
@@ -69,24 +88,27 @@ class PendingTask:
     attempt: int = 1
     retry_of: Optional[str] = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", TaskKind(self.kind))  # a plain string is accepted
+
     def __str__(self) -> str:
         num = f" #{self.seq}" if self.seq is not None else ""
-        if self.kind == "timer":
+        if self.kind == TaskKind.TIMER:
             text = f"timer{num} firing at {p.format_timestamp(self.fire_at)}" if self.fire_at \
                 else f"timer{num}"
             return text + (f" (retry of '{self.retry_of}')" if self.retry_of else "")
-        if self.kind == "external_event":
+        if self.kind == TaskKind.EXTERNAL_EVENT:
             return f"external event '{self.name}'"
-        if self.kind == "http":
+        if self.kind == TaskKind.HTTP:
             req = self.input if isinstance(self.input, Mapping) else {}
             return f"http {req.get('method')} {req.get('uri')}{num}"
         payload = _short(json.dumps(self.input, default=repr))
-        if self.kind in ("entity_call", "entity_signal"):
-            verb = "call" if self.kind == "entity_call" else "signal"
+        if self.kind in (TaskKind.ENTITY_CALL, TaskKind.ENTITY_SIGNAL):
+            verb = "call" if self.kind == TaskKind.ENTITY_CALL else "signal"
             return f"entity {verb} '{self.name}' on {self.instance_id}{num} (input: {payload})"
-        label = "sub-orchestration" if self.kind == "sub_orchestration" else "activity"
+        label = "sub-orchestration" if self.kind == TaskKind.SUB_ORCHESTRATION else "activity"
         text = f"{label} '{self.name}'{num} (input: {payload})"
-        if self.kind == "sub_orchestration":
+        if self.kind == TaskKind.SUB_ORCHESTRATION:
             text += f" instance '{self.instance_id}'"
         if self.attempt > 1:
             text += f", retry attempt {self.attempt}"
@@ -109,20 +131,21 @@ def _resolve(orchestrator: Any, name: Optional[str]) -> Tuple[Callable[[Any], An
 # ---------------------------------------------------------------- the shim, read
 def _slot_task(slot: Slot, execution_id: str) -> PendingTask:
     a = slot.action
-    if slot.kind == "activity":
+    if slot.kind is SlotKind.ACTIVITY:
         if slot.name == p.HTTP_ACTIVITY_NAME:
-            return PendingTask("http", slot.name, a.get("httpRequest"), slot.seq,
+            return PendingTask(TaskKind.HTTP, slot.name, a.get("httpRequest"), slot.seq,
                                attempt=slot.attempt)
-        return PendingTask("activity", slot.name, w.loads(a.get("input")), slot.seq,
+        return PendingTask(TaskKind.ACTIVITY, slot.name, w.loads(a.get("input")), slot.seq,
                            attempt=slot.attempt)
-    if slot.kind == "timer":
-        return PendingTask("timer", None, None, slot.seq, fire_at=slot.fire_at,
+    if slot.kind is SlotKind.TIMER:
+        return PendingTask(TaskKind.TIMER, None, None, slot.seq, fire_at=slot.fire_at,
                            retry_of=a.get("retryOf"))
-    if slot.kind == "suborchestration":
-        return PendingTask("sub_orchestration", slot.name, w.loads(a.get("input")), slot.seq,
+    if slot.kind is SlotKind.SUB_ORCHESTRATION:
+        return PendingTask(TaskKind.SUB_ORCHESTRATION, slot.name, w.loads(a.get("input")), slot.seq,
                            instance_id=a.get("instanceId") or f"{execution_id}:{slot.seq}",
                            attempt=slot.attempt)
-    kind = "entity_call" if a.get("actionType") == p.CALL_ENTITY else "entity_signal"
+    kind = TaskKind.ENTITY_CALL if a.get("actionType") == p.CALL_ENTITY \
+        else TaskKind.ENTITY_SIGNAL
     return PendingTask(kind, a.get("operation"), w.loads(a.get("input")), slot.seq,
                        instance_id=a.get("instanceId"))
 
@@ -160,7 +183,7 @@ def _event_waits(shim: ReplayShim) -> List[PendingTask]:
             while parent is not None and not parent.done:
                 parent = parent.parent
             if parent is None:
-                out.append(PendingTask("external_event", getattr(node, "name", None)))
+                out.append(PendingTask(TaskKind.EXTERNAL_EVENT, getattr(node, "name", None)))
     return out
 
 
@@ -388,7 +411,7 @@ class OrchestrationScenario:
     def fire_timers(self) -> List[PendingTask]:
         """Fire every pending timer, moving time to the latest of their fire times."""
         self._check_running("fire_timers")
-        timers = [t for t in self.pending if t.kind == "timer"]
+        timers = [t for t in self.pending if t.kind == TaskKind.TIMER]
         if not timers:
             raise ScenarioError(f"fire_timers(): orchestration '{self.name}' has no pending "
                                 "timer.", self.pending)
@@ -428,11 +451,11 @@ class OrchestrationScenario:
         self._check_running(verb)
         pending = self.pending
         if isinstance(target, PendingTask):
-            if target.kind == "timer":
+            if target.kind == TaskKind.TIMER:
                 hint = " Timers fire with sc.advance(...) or sc.fire_timers()."
-            elif target.kind == "external_event":
+            elif target.kind == TaskKind.EXTERNAL_EVENT:
                 hint = " Events arrive with sc.raise_event(name, data)."
-            elif target.kind == "entity_signal":
+            elif target.kind == TaskKind.ENTITY_SIGNAL:
                 hint = " Signals are fire-and-forget: nothing waits for an answer."
             else:
                 hint = ""
@@ -482,9 +505,9 @@ class OrchestrationScenario:
         assert task.seq is not None
         now = self.now
         text = w.dumps(result, f"The result given for {task}")
-        if task.kind == "sub_orchestration":
+        if task.kind == TaskKind.SUB_ORCHESTRATION:
             event = w.sub_completed(now, task.seq, text)
-        elif task.kind == "entity_call":
+        elif task.kind == TaskKind.ENTITY_CALL:
             event = w.entity_response(now, self._ex.entity_requests[task.seq], text, False)
         else:
             event = w.task_completed(now, task.seq, text)
@@ -495,13 +518,13 @@ class OrchestrationScenario:
         assert task.seq is not None
         now = self.now
         message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-        if task.kind == "sub_orchestration":
+        if task.kind == TaskKind.SUB_ORCHESTRATION:
             event = w.sub_failed(now, task.seq, f"Orchestrator function '{task.name}' failed: "
                                  f"{message}", details)
-        elif task.kind == "entity_call":
+        elif task.kind == TaskKind.ENTITY_CALL:
             event = w.entity_response(now, self._ex.entity_requests[task.seq],
                                       w.dumps(message, "the entity error"), True)
-        elif task.kind == "http":
+        elif task.kind == TaskKind.HTTP:
             event = w.task_failed(now, task.seq, message, details)
         else:
             event = w.task_failed(now, task.seq, f"Activity function '{task.name}' failed: "
@@ -517,7 +540,7 @@ class OrchestrationScenario:
 
     def _advance_to(self, target: datetime) -> List[PendingTask]:
         def due() -> List[PendingTask]:
-            return [t for t in self.pending if t.kind == "timer" and t.fire_at is not None
+            return [t for t in self.pending if t.kind == TaskKind.TIMER and t.fire_at is not None
                     and t.fire_at <= target]
 
         if self._batch is not None:
@@ -611,26 +634,26 @@ class OrchestrationScenario:
         for slot in slots:
             task = _slot_task(slot, ex.execution_id)
             a = slot.action
-            if task.kind == "activity":
+            if task.kind == TaskKind.ACTIVITY:
                 closing.append(w.task_scheduled(now, slot.seq, task.name or "", a.get("input")))
-            elif task.kind == "http":
+            elif task.kind == TaskKind.HTTP:
                 closing.append(w.task_scheduled(now, slot.seq, p.HTTP_ACTIVITY_NAME,
                                                 json.dumps(a.get("httpRequest"))))
-            elif task.kind == "timer":
+            elif task.kind == TaskKind.TIMER:
                 assert slot.fire_at is not None
                 closing.append(w.timer_created(now, slot.seq, slot.fire_at))
-            elif task.kind == "sub_orchestration":
+            elif task.kind == TaskKind.SUB_ORCHESTRATION:
                 closing.append(w.sub_created(now, slot.seq, task.name or "",
                                              task.instance_id or "", a.get("input"),
                                              a.get("version")))
             else:
                 request_id = w.entity_request_id(self.instance_id, ex.execution_id, slot.seq)
-                if task.kind == "entity_call":
+                if task.kind == TaskKind.ENTITY_CALL:
                     ex.entity_requests[slot.seq] = request_id
                     ex.shim.register_entity_request(slot, request_id)
                 closing.append(w.entity_message_sent(now, slot.seq, a, self.instance_id,
                                                      ex.execution_id, request_id))
-            if task.kind != "entity_signal" and not (slot.node is not None and slot.node.done):
+            if task.kind != TaskKind.ENTITY_SIGNAL and not (slot.node is not None and slot.node.done):
                 ex.tasks[slot.seq] = task  # (a timer cancelled at creation is never awaited)
             out.append(task)
         return out
@@ -651,10 +674,10 @@ class OrchestrationScenario:
 
 
 def _matches(task: PendingTask, key: str) -> bool:
-    if task.kind == "entity_call":
+    if task.kind == TaskKind.ENTITY_CALL:
         entity = (task.instance_id or "").lower()
         return key == entity or (entity.count("@") >= 2 and key == entity.split("@")[1])
-    if task.kind == "sub_orchestration":
+    if task.kind == TaskKind.SUB_ORCHESTRATION:
         return key == (task.name or "").lower() or key == (task.instance_id or "").lower()
     return key == (task.name or "").lower()
 

@@ -23,7 +23,9 @@ from typing import Any, Deque, Dict, List, Optional
 from .. import _protocol as p
 from .. import _wire as w
 from .. import policy as _policy
-from .._replay import Slot
+from .._replay import Slot, SlotKind
+from .._versions import (VERSION_MISMATCH_MESSAGE, VERSION_MISMATCH_TYPE, VersioningSettings,
+                         version_problem)
 from ..clock import VirtualClock
 from ..errors import (InvalidOperationError, OrchestrationStuck, RunawayOrchestrator,
                       UnknownInstanceError)
@@ -32,9 +34,10 @@ from ..status import ActivityCall
 from ..status import OrchestrationRuntimeStatus as Status
 from . import entities as _entities
 from .activities import ActivityExecution, ActivityExecutor, failure_details
+from .faults import FaultHooks
 from .episode import EpisodeEnd, EpisodeOutcome, ND_PREFIX, close_episode, crash_hint, run_episode
-from .records import (EntityRecord, Execution, Instance, Message, ParentRef, TimerRecord,
-                      WorkItem)
+from .records import (DeliveryRecord, EntityRecord, Execution, Instance, Message, ParentRef,
+                      TimerRecord, WorkItem)
 from .registry import Registry, missing_function_text
 
 __all__ = ["Scheduler", "HostLimits"]
@@ -65,12 +68,15 @@ class Scheduler:
         self.registry = registry
         self.limits = limits
         self.executor = ActivityExecutor(limits.function_timeout)
+        self.faults = FaultHooks(self.executor)  # injected faults (rt.inject)
         self.lock = threading.RLock()
         self.instances: Dict[str, Instance] = {}
         self.entity_records: Dict[str, EntityRecord] = {}
         self.entity_batch_size = _entities.DEFAULT_ENTITY_BATCH_SIZE
         self.ready: Deque[WorkItem] = deque()
         self.timers: List[TimerRecord] = []
+        # Completions of activities that take virtual time, due after their duration.
+        self.deliveries: List[DeliveryRecord] = []
         self.trace: List[TraceEntry] = []
         self.activity_calls: List[ActivityCall] = []
         self.runs: Dict[str, int] = {}  # executions per function name (lower-cased)
@@ -81,6 +87,9 @@ class Scheduler:
         self._rng = random.Random(seed)
         self._stamp_at: Optional[datetime] = None
         self._stamp_text = ""
+        # host.json versioning (defaultVersion and the match/failure strategies); None: off.
+        self.versioning: Optional[VersioningSettings] = None
+        self.rejected: Dict[str, str] = {}  # instance id -> why its work items are abandoned
 
     # -- small services --------------------------------------------------------------
     @property
@@ -90,6 +99,11 @@ class Scheduler:
     @property
     def function_timeout(self) -> Optional[float]:
         return self.limits.function_timeout
+
+    @property
+    def virtual_time(self) -> bool:
+        """Whether user functions (activities, entity operations) run on the virtual clock."""
+        return self.executor.virtual_time
 
     def stamp(self) -> str:
         """The clock's wire timestamp, formatted once per virtual instant."""
@@ -133,6 +147,8 @@ class Scheduler:
                 f"An orchestration with instance id '{instance_id}' already exists and is "
                 f"{existing.status.value}. Instance ids must be unique among running instances; "
                 "wait for it, terminate it, or use another id.")
+        if version is None and self.versioning is not None:
+            version = self.versioning.default_version  # ext: new instances get defaultVersion
         execution = Execution(instance_id, self.new_id(), orch.name, input_text)
         inst = Instance(instance_id, orch.name, orch.handle, execution, parent, version,
                         self.clock.now)
@@ -143,7 +159,11 @@ class Scheduler:
     def deliver_event(self, inst: Instance, event_name: str, input_text: Optional[str]) -> None:
         if inst.terminal:
             return  # the host drops events for finished instances
-        self.post(inst, w.event_raised(self.clock.now, event_name, input_text), None)
+        event = w.event_raised(self.clock.now, event_name, input_text)
+        self.post(inst, event, None)
+        if self.faults.event:  # duplicate_event: the same message arrives again
+            for _ in range(self.faults.event_copies(inst, event_name, input_text)):
+                self.post(inst, dict(event), None)
 
     def terminate(self, inst: Instance, reason: str) -> None:
         if inst.terminal:
@@ -228,18 +248,36 @@ class Scheduler:
 
     # -- timers ----------------------------------------------------------------------------
     def next_timer(self) -> Optional[datetime]:
-        return self.timers[0].fire_at if self.timers else None
+        """The next instant something is due: a timer, or an activity's completion."""
+        timers, deliveries = self.timers, self.deliveries
+        if not deliveries:
+            return timers[0].fire_at if timers else None
+        if not timers:
+            return deliveries[0].due
+        return min(timers[0].fire_at, deliveries[0].due)
 
     def fire_due(self, instant: datetime) -> None:
-        """Move the clock to ``instant`` and deliver every timer due by then."""
+        """Move the clock to ``instant`` and deliver every timer and completion due by then."""
         self.clock.advance_to(instant)
-        while self.timers and self.timers[0].fire_at <= instant:
-            timer = heapq.heappop(self.timers)
+        timers, deliveries = self.timers, self.deliveries
+        while timers and timers[0].fire_at <= instant:
+            if deliveries and (deliveries[0].due, deliveries[0].order) < (
+                    timers[0].fire_at, timers[0].order):
+                self._deliver(heapq.heappop(deliveries))
+                continue
+            timer = heapq.heappop(timers)
             inst = self.instances.get(timer.instance_id)
             if inst is None or inst.terminal or inst.execution_id != timer.execution_id:
                 continue  # the host drops timers of finished executions
             self.post(inst, w.timer_fired(instant, timer.seq, timer.fire_text),
                       timer.execution_id)
+        while deliveries and deliveries[0].due <= instant:
+            self._deliver(heapq.heappop(deliveries))
+
+    def _deliver(self, record: DeliveryRecord) -> None:
+        inst = self.instances.get(record.instance_id)
+        if inst is not None and not inst.terminal:
+            self.post(inst, record.event, record.execution_id)
 
     def run_until_idle(self) -> None:
         while self.ready:
@@ -255,14 +293,20 @@ class Scheduler:
             if self.ready:
                 self.step()
                 continue
-            if self.timers:
-                self.fire_due(self.timers[0].fire_at)
+            due = self.next_timer()
+            if due is not None:
+                self.fire_due(due)
                 continue
             raise OrchestrationStuck(instance_id, inst.orchestrator, self.waiting_for(inst))
 
     def waiting_for(self, inst: Instance) -> List[str]:
         if inst.suspended:
             return [f"resume: the instance is suspended (rt.resume('{inst.instance_id}'))"]
+        refused = self.rejected.get(inst.instance_id)
+        if refused is not None:
+            return [f"a worker that may run it: {refused}, and versionFailureStrategy Reject "
+                    "abandons its work items, leaving it as it is until a worker with a "
+                    "matching version picks it up"]
         waits = inst.execution.shim.waiting_for()
         if not waits and inst.status == Status.Pending:
             waits = ["its first episode"]
@@ -272,6 +316,8 @@ class Scheduler:
     # -- episodes --------------------------------------------------------------------------
     def _episode(self, inst: Instance) -> None:
         if inst.terminal or inst.suspended:
+            return
+        if self.versioning is not None and self._version_refused(inst):
             return
         messages: List[Dict[str, Any]] = []
         if inst.inbox:
@@ -297,8 +343,43 @@ class Scheduler:
             return
         self._run_episode(inst, messages)
 
+    def _version_refused(self, inst: Instance) -> bool:
+        """dtfx: the dispatcher checks each work item's version before running any code."""
+        problem = version_problem(self.versioning, inst.version)
+        if problem is None:
+            self.rejected.pop(inst.instance_id, None)
+            return False
+        assert self.versioning is not None
+        if self.versioning.failure_strategy == "Reject":
+            # Abandoned: the messages stay queued; nothing runs until the settings allow it.
+            self.rejected[inst.instance_id] = problem
+            return True
+        # Fail: complete the instance as Failed without invoking the orchestrator.
+        current = inst.execution_id
+        messages = [m.event for m in inst.inbox
+                    if m.execution_id is None or m.execution_id == current]
+        inst.inbox = []
+        ex = inst.execution
+        stamp = self.stamp()
+        new: List[Dict[str, Any]] = [w.orchestrator_started(stamp)]
+        if not ex.started:
+            ex.started = True
+            new.append(self._execution_started(inst, stamp))
+        new.extend(messages)
+        base = len(ex.history)
+        ex.history.extend(new)
+        ex.new_dumps = []
+        closing: List[Dict[str, Any]] = []
+        self._fail(inst, VERSION_MISMATCH_MESSAGE, closing)
+        closing[-1]["FailureDetails"]["ErrorType"] = VERSION_MISMATCH_TYPE
+        self._close(inst, base, closing)
+        return True
+
     def _run_episode(self, inst: Instance, messages: List[Dict[str, Any]]) -> None:
         ex = inst.execution
+        # crash_episode: the episode runs, then its commit is lost (see _host/faults.py).
+        lost = self.faults.snapshot(inst) if self.faults.episode and self.faults.crashes(
+            inst) else None
         stamp = self.stamp()
         new: List[Dict[str, Any]] = [w.orchestrator_started(stamp)]
         if not ex.started:
@@ -320,6 +401,11 @@ class Scheduler:
                               timeout=self.limits.episode_timeout,
                               raise_with="InMemoryRuntime(episode_timeout=...)")
         self.sdk_seconds += outcome.sdk_seconds
+        if lost is not None:
+            # The worker died before the commit: DTFx delivers the same messages again.
+            self.faults.restore(inst, lost, messages)
+            self.enqueue_episode(inst)
+            return
         self._apply(inst, outcome, base, stamp)
 
     def _apply(self, inst: Instance, outcome: EpisodeOutcome, base: int, stamp: str) -> None:
@@ -384,15 +470,15 @@ class Scheduler:
     def _check_functions(self, slots: List[Slot]) -> Optional[str]:
         reg = self.registry
         for slot in slots:
-            if slot.kind == "activity" and slot.name != p.HTTP_ACTIVITY_NAME:
+            if slot.kind is SlotKind.ACTIVITY and slot.name != p.HTTP_ACTIVITY_NAME:
                 if slot.name is None or slot.name.lower() not in reg.activities:
                     return missing_function_text(slot.name, "activity", reg.activity_names(),
                                                  reg.orchestrator_names())
-            elif slot.kind == "suborchestration":
+            elif slot.kind is SlotKind.SUB_ORCHESTRATION:
                 if slot.name is None or slot.name.lower() not in reg.orchestrators:
                     return missing_function_text(slot.name, "orchestrator",
                                                  reg.orchestrator_names(), reg.activity_names())
-            elif slot.kind == "event":
+            elif slot.kind is SlotKind.EVENT:
                 # ext: CallEntityAsync and SignalEntity check the entity name before the
                 # shim's try, so an unknown one fails the orchestration, call or signal.
                 try:
@@ -410,7 +496,7 @@ class Scheduler:
         for slot in slots:
             action = slot.action
             kind = slot.kind
-            if kind == "activity":
+            if kind is SlotKind.ACTIVITY:
                 if slot.name == p.HTTP_ACTIVITY_NAME:
                     closing.append(w.task_scheduled(stamp, slot.seq, p.HTTP_ACTIVITY_NAME,
                                                     json.dumps(action.get("httpRequest"))))
@@ -421,7 +507,7 @@ class Scheduler:
                 closing.append(w.task_scheduled(stamp, slot.seq, name, action.get("input")))
                 work.append(WorkItem(WorkKind.ACTIVITY, inst.instance_id, slot,
                                      inst.execution_id, slot.attempt))
-            elif kind == "timer":
+            elif kind is SlotKind.TIMER:
                 fire_at = slot.fire_at
                 assert fire_at is not None
                 fire_text = p.format_timestamp(fire_at)
@@ -430,13 +516,13 @@ class Scheduler:
                 heapq.heappush(self.timers, TimerRecord(fire_at, self._timer_counter,
                                                         inst.instance_id, inst.execution_id,
                                                         slot.seq, fire_text))
-            elif kind == "suborchestration":
+            elif kind is SlotKind.SUB_ORCHESTRATION:
                 child = self.registry.orchestrators[slot.name.lower()]  # type: ignore[union-attr]
                 child_id = action.get("instanceId") or f"{inst.execution_id}:{slot.seq}"
                 closing.append(w.sub_created(stamp, slot.seq, child.name, child_id,
                                              action.get("input"), action.get("version")))
                 self._start_child(inst, slot, child.name, child_id, action)
-            elif kind == "event":  # entity messages
+            elif kind is SlotKind.EVENT:  # entity messages
                 closing.append(_entities.send_from_orchestration(self, inst, slot, stamp))
             else:  # pragma: no cover - exhaustive over the replay's slot kinds
                 raise AssertionError(kind)
@@ -527,10 +613,21 @@ class Scheduler:
         self.runs[key] = run
         execution = ActivityExecution(
             activity.name, slot.action.get("input"), work.instance_id, work.execution_id,
-            inst.orchestrator if inst is not None else "", slot.seq, work.attempt, run)
+            inst.orchestrator if inst is not None else "", slot.seq, work.attempt, run,
+            self.clock.now)
         outcome = self.executor.run(execution, activity)
         self.activity_seconds += outcome.seconds
         recorded = outcome.record
+        duplicate = False
+        if self.faults.all:
+            # A second delivery of a work item: DTFx drops its completion (the task is no
+            # longer open); a first delivery a fault duplicates runs again later.
+            duplicate = self.faults.is_duplicate(work)
+            if duplicate:
+                recorded = False
+                outcome = outcome.with_(fault=outcome.fault or "duplicate_activity")
+            elif outcome.duplicate:
+                self.ready.append(self.faults.redeliver(work))
         if recorded and not self.default_policy:
             recorded = self.decide(Decision(
                 DecisionKind.RECORD_COMPLETION,
@@ -540,14 +637,18 @@ class Scheduler:
                             work.attempt, run))) == 0
         self.activity_calls.append(ActivityCall(activity.name, outcome.value, work.instance_id,
                                                 work.attempt, outcome.result, outcome.exception,
-                                                slot.seq, recorded))
+                                                slot.seq, recorded, outcome.fault))
+        if duplicate:
+            return
         if not recorded:
             self.ready.append(WorkItem(WorkKind.ACTIVITY, work.instance_id, slot,
                                        work.execution_id, work.attempt + 1))
             return
         if inst is None or inst.terminal:
             return
-        stamp = self.stamp()
+        duration = outcome.duration
+        due = self.clock.now + duration if duration else None
+        stamp = self.stamp() if due is None else p.format_timestamp(due)
         exception = outcome.exception
         if exception is None:
             event = w.task_completed(stamp, slot.seq, outcome.result_text)
@@ -556,7 +657,15 @@ class Scheduler:
                                   f"Activity function '{activity.name}' failed: "
                                   f"{type(exception).__name__}: {exception}",
                                   failure_details(exception))
-        self.post(inst, event, work.execution_id)
+        if due is None:
+            self.post(inst, event, work.execution_id)
+            return
+        # It ran now (its side effects happened); its answer arrives when its time is up,
+        # so a shorter timer raced against it wins, as on a real worker.
+        self._timer_counter += 1
+        heapq.heappush(self.deliveries, DeliveryRecord(due, self._timer_counter,
+                                                       work.instance_id, work.execution_id,
+                                                       event))
 
     def _run_http(self, work: WorkItem) -> None:
         inst = self.instances.get(work.instance_id)
