@@ -30,7 +30,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import (Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set,
                     Tuple, Union)
 
@@ -125,7 +125,6 @@ def _time(value: Any, ctx: _Ctx, index: int, event_type: Any, key: str) -> Tuple
         digits = zone[1:].replace(":", "")
         offset = (int(digits[:2]) * 60 + int(digits[2:])) * (1 if zone[0] == "+" else -1)
     try:
-        from datetime import timedelta
         parsed = (datetime(int(year), int(month), int(day), int(hour), int(minute),
                            int(second), micros, tzinfo=timezone.utc)
                   - timedelta(minutes=offset))

@@ -7,10 +7,14 @@ its History-table rows outnumber the second round's and some are left behind).
 """
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Any, Dict, Generator
 
 import azure.durable_functions as df
+
+#: The golden exports' folder.
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
 RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=1000, max_number_of_attempts=3)
 

@@ -11,7 +11,7 @@ import pytest
 from durable_testkit import load_history
 from durable_testkit.cli import main
 
-from conftest import DATA
+from golden_orchestrators import DATA
 
 
 def test_import_writes_the_corpus_and_goes_on_after_a_bad_source(

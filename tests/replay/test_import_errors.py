@@ -12,7 +12,7 @@ import pytest
 from durable_testkit.errors import HistoryFormatError, HistoryImportError
 from durable_testkit.importers import import_history
 
-from conftest import DATA
+from golden_orchestrators import DATA
 
 
 def _load(name: str) -> Any:

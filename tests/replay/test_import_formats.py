@@ -17,7 +17,7 @@ from durable_testkit import load_history, replay_history
 from durable_testkit.history import ExecutionStarted, TaskScheduled
 from durable_testkit.importers import import_histories, import_history
 
-from conftest import DATA
+from golden_orchestrators import DATA
 
 EXPECTED_OUTPUT = {"reserved": "R-2", "shipped": "box for R-2", "approval": "bob",
                    "labels": ["label-0", "label-1", "label-2"]}
