@@ -18,6 +18,7 @@ _EXPORTS: Dict[str, str] = {
     "ActivityCall": "status",
     "AppDiscoveryError": "errors",
     "AppFunctions": "app",
+    "check_at_least_once": "fault_check",
     "check_histories": "replay",
     "Decision": "policy",
     "DecisionKind": "policy",
@@ -26,6 +27,10 @@ _EXPORTS: Dict[str, str] = {
     "Divergence": "status",
     "DurableTestkitError": "errors",
     "EventType": "history",
+    "FaultCheckFailed": "errors",
+    "FaultCheckReport": "fault_check",
+    "FaultPoint": "fault_check",
+    "FaultPointResult": "fault_check",
     "FunctionInfo": "app",
     "HistoryBuilder": "scenario",
     "HistoryEvent": "history",
@@ -93,11 +98,14 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from .app import AppFunctions, FunctionInfo, discover_app
     from .client import InMemoryClient
     from .clock import DEFAULT_START_TIME, VirtualClock
-    from .errors import (AppDiscoveryError, DurableTestkitError, HistoryFormatError,
+    from .errors import (AppDiscoveryError, DurableTestkitError, FaultCheckFailed,
+                         HistoryFormatError,
                          HistoryImportError, HttpHandlerMissing, InputFileError, InvalidOperationError, NonDeterminismError,
                          OrchestrationStuck, ProtocolError, RunawayFunction, RunawayOrchestrator,
                          ScenarioError, SerializationError, UnknownFunctionError,
                          UnknownInstanceError, UnknownRouteError)
+    from .fault_check import (FaultCheckReport, FaultPoint, FaultPointResult,
+                              check_at_least_once)
     from .history import (EventType, HistoryEvent, InstanceHistory, load_history, render_event,
                           render_timeline, save_history)
     from .policy import (Decision, DecisionKind, HostDefaultPolicy, PlanMismatch, PlannedPolicy,

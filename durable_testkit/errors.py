@@ -26,6 +26,9 @@ __all__ = [
     "InputFileError",
     "ProtocolError",
     "ScenarioError",
+    "FaultCheckFailed",
+    "DeterminismProbeError",
+    "DeterminismProbeWarning",
 ]
 
 
@@ -282,3 +285,99 @@ class InputFileError(DurableTestkitError, OSError):
     def __str__(self) -> str:
         # OSError's own __str__ would format errno and filename fields we never set.
         return str(self.args[0])
+
+
+class FaultCheckFailed(DurableTestkitError, AssertionError):
+    """``check_at_least_once``: the check failed with one fault injected.
+
+    Names the orchestration, the first fault point that broke the check, what the
+    check raised, the instance's history under that fault, how many other points
+    failed, and the one line that reproduces it. ``report`` holds every point.
+    """
+
+    def __init__(self, orchestrator: str, fault: str, point: str, error: BaseException,
+                 instance_id: Optional[str], timeline: str, failed: Sequence[str],
+                 total: int, report: Any = None) -> None:
+        self.orchestrator = orchestrator
+        self.fault = fault
+        self.point = point
+        self.error = error
+        self.instance_id = instance_id
+        self.timeline = timeline
+        self.failed = list(failed)
+        self.total = total
+        self.report = report
+        lines = [
+            f"check_at_least_once({orchestrator!r}): the check failed when {point} "
+            f"({fault}).",
+            f"  {type(error).__name__}: {error}".rstrip(),
+            "In Azure this happens in production: an activity runs at least once (the worker "
+            "can die after its side effect and before its completion is checkpointed, or a "
+            "message is delivered twice), and an orchestrator episode can run again.",
+        ]
+        if instance_id is not None:
+            lines.append(f"History of instance '{instance_id}' under this fault:")
+            lines.extend("    " + line for line in timeline.splitlines())
+        others = [f for f in self.failed if f != fault]
+        lines.append(f"{len(self.failed)} of {total} fault points broke the check"
+                     + (": also " + ", ".join(others[:5])
+                        + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+                        if others else "") + ".")
+        lines.append(f"Reproduce it in one line: rt.inject({fault}) before running "
+                     f"'{orchestrator}'.")
+        lines.append("What to do: make the effect idempotent (e.g. give the activity an "
+                     "idempotency key derived from context.instance_id and the step, and "
+                     "have it skip work already done), or make the check accept a repeat.")
+        super().__init__("\n".join(lines))
+
+
+class DeterminismProbeError(DurableTestkitError):
+    """An orchestrator's actions changed when its episode was replayed under a perturbation.
+
+    ``InMemoryRuntime(determinism_probe=True)`` replays every episode again with the
+    wall clock moved, ``random`` reseeded, ``uuid4``/``os.urandom`` answering other
+    values and the environment changed, and the whole history once per instance in
+    a subprocess with another ``PYTHONHASHSEED``. Azure replays the same way on
+    every episode, so code that reads any of these decides differently on a replay
+    and the instance fails with a non-determinism error, usually weeks later.
+    """
+
+    def __init__(self, orchestrator: str, instance_id: str, episode: int,
+                 perturbation: str, action_index: Optional[int], expected: str,
+                 actual: str, timeline: str = "", detail: str = "") -> None:
+        self.orchestrator = orchestrator
+        self.instance_id = instance_id
+        self.episode = episode
+        self.perturbation = perturbation
+        self.action_index = action_index
+        self.expected = expected
+        self.actual = actual
+        self.timeline = timeline
+        self.detail = detail
+        where = (f"action {action_index}" if action_index is not None else "its answer")
+        lines = [
+            f"Orchestrator '{orchestrator}' (instance '{instance_id}') is not deterministic: "
+            f"replaying episode {episode} with {perturbation} changed {where}.",
+            f"  expected (as it ran): {expected}",
+            f"  actual (replayed):    {actual}",
+        ]
+        if detail:
+            lines.append(f"  {detail}")
+        lines += [
+            "In Azure every episode replays the orchestrator from the start of its history; "
+            "code that reads the wall clock, random numbers, uuid4, the environment or the "
+            "iteration order of a set of strings decides differently on a replay, and the "
+            "instance fails with a non-determinism error.",
+            "What to do: use context.current_utc_datetime for the time and context.new_guid() "
+            "for ids, iterate sorted(...) instead of a set, pass configuration in the input "
+            "(or read it in an activity), and do anything random in an activity.",
+        ]
+        if timeline:
+            lines.append("History:")
+            lines.extend("    " + line for line in timeline.splitlines())
+        super().__init__("\n".join(lines))
+
+
+class DeterminismProbeWarning(UserWarning):
+    """The determinism probe skipped a check, and says which and why (never an error)."""
+

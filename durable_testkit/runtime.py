@@ -10,14 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Mapping,
-                    Optional, final)
+                    Optional, TypeVar, final)
 
 from . import _sdk
 from . import _wire as w
 from . import policy as _policy
 from ._host import entities as _entities
+from ._host.faults import Fault
 from ._host.records import Instance
-from ._host.registry import Registry
+from ._host.registry import Duration, Registry
 from ._host.scheduler import HostLimits, Scheduler
 from .clock import VirtualClock
 from .errors import InvalidOperationError
@@ -26,11 +27,13 @@ from .policy import TraceEntry
 from .status import ActivityCall, Divergence, OrchestrationResult
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .app import AppFunctions
     from ._versions import VersioningSettings
+    from .app import AppFunctions
     from .client import InMemoryClient
 
 __all__ = ["InMemoryRuntime", "RuntimeStats"]
+
+_FaultT = TypeVar("_FaultT", bound=Fault)
 
 
 @dataclass(frozen=True)
@@ -61,17 +64,24 @@ class InMemoryRuntime:
             take before it is stopped as an endless loop.
         function_timeout: wall-clock seconds one activity call or entity batch may
             take before it is stopped (they run in process).
+        virtual_time_in_activities: while an activity or entity operation runs,
+            ``datetime.now()``, ``time.time()`` and friends read the virtual clock
+            and ``time.sleep``/``asyncio.sleep`` advance the activity's virtual
+            time instead of sleeping (docs/runtime.md, "Activities take time").
+            False keeps the real clock (and real sleeps) in activities.
     """
 
     def __init__(self, start_time: Optional[datetime] = None, *,
                  policy: Optional[_policy.SchedulingPolicy] = None, seed: int = 0,
                  max_episodes: int = 5000, max_actions: int = 100_000,
-                 episode_timeout: float = 10.0, function_timeout: float = 60.0) -> None:
+                 episode_timeout: float = 10.0, function_timeout: float = 60.0,
+                 virtual_time_in_activities: bool = True) -> None:
         self.clock = VirtualClock(start_time)
         self.policy = policy if policy is not None else _policy.HostDefaultPolicy()
         self._registry = Registry()
         self._limits = HostLimits(max_episodes, max_actions, episode_timeout, function_timeout)
         self._core = Scheduler(self.clock, self.policy, self._registry, self._limits, seed)
+        self._core.executor.virtual_time = virtual_time_in_activities
         self._client: Optional[InMemoryClient] = None
         # The loopback management API (durable_testkit._server), started on demand.
         self.server: Any = None
@@ -156,21 +166,11 @@ class InMemoryRuntime:
                 reg.add_activity(info.name, info.function, info.trigger_param)
             elif info.kind == "entity":
                 reg.add_entity(info.name, info)
-        return rt
-
-    def register_orchestrator(self, name: str, fn: Callable[..., Any]) -> None:
-        """Register a generator function, a ``df.Orchestrator.create`` handle or a V2 function."""
-        self._registry.add_orchestrator(name, fn)
-
-    def register_activity(self, name: str, fn: Callable[..., Any]) -> None:
-        """Register a plain or async function as an activity."""
-        self._registry.add_activity(name, fn)
-
         from ._versions import load_versioning
 
         rt._core.versioning = load_versioning(functions.root)  # host.json versioning settings
-    def register_entity(self, name: str, fn: Callable[..., Any]) -> None:
-        """Register an entity function or ``df.Entity.create`` handle."""
+        return rt
+
     @property
     def versioning(self) -> Optional["VersioningSettings"]:
         """host.json's orchestration versioning settings (``from_app`` reads them); None: off.
@@ -185,9 +185,27 @@ class InMemoryRuntime:
     def versioning(self, value: Optional["VersioningSettings"]) -> None:
         self._core.versioning = value
 
+    def register_orchestrator(self, name: str, fn: Callable[..., Any]) -> None:
+        """Register a generator function, a ``df.Orchestrator.create`` handle or a V2 function."""
+        self._registry.add_orchestrator(name, fn)
+
+    def register_activity(self, name: str, fn: Callable[..., Any], *,
+                          duration: Duration = None) -> None:
+        """Register a plain or async function as an activity.
+
+        Args:
+            duration: virtual time each execution takes (a ``timedelta``, or a
+                function of the input giving one); its completion arrives that
+                long after it starts. Sleeps inside the function add to it.
+        """
+        self._registry.add_activity(name, fn, duration=duration)
+
+    def register_entity(self, name: str, fn: Callable[..., Any]) -> None:
+        """Register an entity function or ``df.Entity.create`` handle."""
         self._registry.add_entity(name, fn)
 
-    def mock_activity(self, name: str, return_value: Any = None, side_effect: Any = None) -> None:
+    def mock_activity(self, name: str, return_value: Any = None, side_effect: Any = None, *,
+                      duration: Duration = None) -> None:
         """Replace (or define) an activity with canned behaviour.
 
         Args:
@@ -196,8 +214,9 @@ class InMemoryRuntime:
             side_effect: a callable taking the input, an exception (class or
                 instance) to raise, or an iterable of values and exceptions,
                 one per call.
+            duration: virtual time each call takes (see :meth:`register_activity`).
         """
-        self._registry.add_mock(name, return_value, side_effect)
+        self._registry.add_mock(name, return_value, side_effect, duration)
 
     def set_http_handler(self, handler: Callable[[Dict[str, Any]], Dict[str, Any]]) -> None:
         """Answer ``context.call_http`` with ``handler(request) -> response dict``."""
@@ -207,6 +226,28 @@ class InMemoryRuntime:
     def unused_mocks(self) -> List[str]:
         """Mocked activities no orchestration has called (an expectation that never fired)."""
         return self._registry.unused_mocks
+
+    # -- faults (durable_testkit.faults; the hooks live in durable_testkit._host.faults) --
+    def inject(self, fault: _FaultT) -> _FaultT:
+        """Inject a fault built by :mod:`durable_testkit.faults`; returns it (``fault.fired``).
+
+        Raises:
+            UnknownFunctionError: the fault names an activity or orchestrator this
+                runtime does not know.
+        """
+        with self.lock:
+            self._core.faults.add(fault, self._registry)
+            return fault
+
+    @property
+    def faults(self) -> List[Fault]:
+        """Every fault injected into this runtime, in injection order."""
+        return list(self._core.faults.all)
+
+    @property
+    def unfired_faults(self) -> List[Fault]:
+        """Injected faults that never fired (an expectation that never happened)."""
+        return [f for f in self._core.faults.all if f.fired == 0]
 
     # -- client-side operations -----------------------------------------------
     def start(self, name: str, input: Any = None, instance_id: Optional[str] = None,
@@ -373,9 +414,11 @@ class InMemoryRuntime:
             core = self._core
             target = self.clock.now + delta
             core.run_until_idle()
-            while core.timers and core.timers[0].fire_at <= target:
-                core.fire_due(core.timers[0].fire_at)
+            due = core.next_timer()
+            while due is not None and due <= target:
+                core.fire_due(due)
                 core.run_until_idle()
+                due = core.next_timer()
             self.clock.advance_to(target)
 
     def wait(self, instance_id: str) -> OrchestrationResult:

@@ -109,7 +109,9 @@ class ActivityCall:
         exception: the exception the function raised, if it failed.
         task_id: the sequence number of the TaskScheduled event.
         recorded: False when the completion was lost (fault injection) and the
-            activity ran again.
+            activity ran again, or was a duplicate delivery the host dropped.
+        fault: the name of the injected fault that affected this execution
+            (``"crash_after_activity"``, ``"duplicate_activity"``, ...), or None.
     """
 
     name: str
@@ -120,3 +122,4 @@ class ActivityCall:
     exception: Optional[BaseException]
     task_id: int
     recorded: bool = True
+    fault: Optional[str] = None
