@@ -20,7 +20,7 @@ from .context import FileContext, ParentMap, registered_name
 from .model import APP_PREFIX, FileAnalysis, Report, V1Function
 from .rules import RULES
 from .rules.base import TASK_METHODS, Rule
-from .sources import Source, grammar_error, too_large
+from .sources import Source, grammar_error, too_large, too_many_tokens
 from .suppressions import parse_comment, widen_to_functions
 
 #: Only files containing one of these can register an orchestrator (V1 entry scripts aside).
@@ -247,6 +247,9 @@ def analyze_source(
     path, data = source.path, source.data
     if len(data) > settings.max_file_bytes:
         return failed(path, mod.name, too_large(len(data), settings.max_file_bytes))
+    dense = too_many_tokens(data, settings.max_file_bytes)
+    if dense is not None:
+        return failed(path, mod.name, dense)
     depth = _bracket_depth(data)
     if depth > MAX_BRACKET_DEPTH:
         # libcst's native parser overflows its stack (a segfault, not an exception) on brackets

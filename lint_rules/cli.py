@@ -1,11 +1,14 @@
-"""Command line: ``durable-lint check PATHS...`` and ``durable-lint rule DF101``.
+"""Command line: parse arguments, call :mod:`.api`, print; nothing else happens here.
 
-Exit codes: 0 clean, 1 findings, 2 usage, configuration or internal error.
+``durable-lint check PATHS...`` and ``durable-lint rule DF101``. Exit codes: 0 clean, 1
+findings (DF001 for a file that cannot be read, decoded or parsed included), 2 usage,
+configuration or internal error. A closed pipe (``durable-lint check | head``) ends quietly.
 """
 from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import sys
 import traceback
 from typing import Optional, Sequence
@@ -41,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-config", action="store_true", help="ignore pyproject.toml")
     check.add_argument("--project-root", help="folder that holds the whole project")
     check.add_argument("--jobs", type=int, help="parallel parser processes")
+    check.add_argument("--target-version", metavar="3.X",
+                       help="Python grammar the app runs on (default: config, else this Python)")
     check.add_argument("--no-cache", action="store_true",
                        help="do not read or write the analysis cache (default: "
                             "$DURABLE_LINT_CACHE_DIR or ~/.cache/durable-lint)")
@@ -51,9 +56,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "rule":
-        return _rule(args.code)
-    return _check(args)
+    try:
+        if args.command == "rule":
+            return _rule(args.code)
+        return _check(args)
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop writing, and keep the interpreter's final
+        # flush from raising again (the advice in Python's signal documentation).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 def _rule(code: Optional[str]) -> int:
@@ -80,6 +92,7 @@ def _check(args: argparse.Namespace) -> int:
             fix=args.fix and not args.diff, unsafe_fixes=args.unsafe_fixes,
             config=config, project_root=args.project_root, jobs=args.jobs,
             cache_dir=None if args.no_cache else default_cache_dir(),
+            target_version=args.target_version,
         )
     except (ConfigError, UsageError) as exc:
         print(f"durable-lint: {exc}", file=sys.stderr)
@@ -101,9 +114,9 @@ def _check(args: argparse.Namespace) -> int:
         print(f"Fixed {n} problem{'s' if n != 1 else ''}.", file=sys.stderr)
     output = render(result, args.output_format)
     if output:
-        print(output)
+        print(output, flush=True)
     if args.statistics and result.findings:
-        print(statistics(result))
+        print(statistics(result), flush=True)
     if result.internal_errors:
         return 2
     if result.findings and not args.exit_zero:

@@ -12,7 +12,7 @@ Example::
     external-activities = ["SendMail"]
     external-orchestrators = ["Billing"]
     target-version = "3.11"      # grammar to parse with (default: the running Python's)
-    max-file-bytes = 524288      # larger files get DF001 instead of analysis
+    max-file-bytes = 262144      # larger files get DF001 instead of analysis
 """
 from __future__ import annotations
 

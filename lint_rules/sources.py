@@ -11,6 +11,7 @@ import ast
 import codecs
 import io
 import os
+import re
 import stat
 import sys
 import tokenize
@@ -20,8 +21,13 @@ from typing import Optional, Union
 
 #: Files larger than this many bytes are reported (DF001) instead of analysed. Analysis time
 #: and memory grow with the size of the syntax tree (libcst keeps every token, whitespace
-#: included); at this size a file takes a few seconds and a few hundred MB.
-DEFAULT_MAX_FILE_BYTES = 512 * 1024
+#: included, and walks the tree in Python), about 0.1 ms and a few KB per token.
+DEFAULT_MAX_FILE_BYTES = 256 * 1024
+#: A file may hold at most ``max_file_bytes // BYTES_PER_TOKEN`` tokens: ordinary code has one
+#: token per 5-8 bytes, a one-line data table (``[0, 0, 0, ...]``) one per 1.5, and it is the
+#: number of tokens that costs time and memory.
+BYTES_PER_TOKEN = 5
+_TOKEN = re.compile(rb"\w+|[^\w\s]")
 
 _UTF16_32_BOMS = (
     (codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
@@ -58,6 +64,19 @@ class Unreadable:
 def too_large(size: int, limit: int) -> str:
     return (f"file too large to analyse: {size:,} bytes, over the limit of {limit:,} "
             "(set `max-file-bytes` in [tool.durable-lint] to raise it, or exclude the file)")
+
+
+def too_many_tokens(data: bytes, max_bytes: int) -> Optional[str]:
+    """A DF001 message if ``data`` has more tokens than ``max_bytes`` allows, else None."""
+    limit = max_bytes // BYTES_PER_TOKEN
+    if len(data) <= limit:  # cannot have more tokens than bytes
+        return None
+    count = sum(1 for _ in _TOKEN.finditer(data))
+    if count <= limit:
+        return None
+    return (f"file too large to analyse: about {count:,} tokens, over the limit of {limit:,} "
+            f"(max-file-bytes / {BYTES_PER_TOKEN}; set `max-file-bytes` in "
+            "[tool.durable-lint] to raise it, or exclude the file)")
 
 
 def read_bytes(path: str, max_bytes: int) -> Union[bytes, Unreadable]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import libcst as cst
+from libcst.metadata import Assignment, ScopeProvider
 
 from .base import Invalid, Rule, Valid, orchestrator_example
 
@@ -13,6 +14,10 @@ class UnorderedIteration(Rule):
     differ when the orchestrator replays on another worker; ``id()`` is a memory address. If
     the loop schedules tasks, the replay schedules them in another order and fails. The fix,
     ``sorted(...)``, is unsafe: it raises on elements that cannot be compared.
+
+    A name counts as a set when every assignment to it in its scope is a set display, a set
+    comprehension, ``set(...)`` or ``frozenset(...)`` (``pending = set(names)`` and later
+    ``for name in pending:``); a name that is ever bound to anything else is not flagged.
     """
 
     CODE = "DF105"
@@ -25,6 +30,11 @@ class UnorderedIteration(Rule):
             "for name in sorted(set(names)):\n"
             '    yield context.call_activity("Greet", name)')),
         Valid(orchestrator_example('if "a" in {"a", "b"}:\n    return 1')),
+        Valid(orchestrator_example(
+            "pending = set(context.get_input())\n"
+            "pending = sorted(pending)\n"
+            "for name in pending:\n"
+            '    yield context.call_activity("Greet", name)')),
     ]
     INVALID = [
         Invalid(
@@ -38,6 +48,23 @@ class UnorderedIteration(Rule):
                 '    yield context.call_activity("Greet", name)'),
         ),
         Invalid(orchestrator_example('return [x for x in {"a", "b"}]')),
+        Invalid(
+            orchestrator_example(
+                "pending = set(context.get_input())\n"
+                "for name in pending:\n"
+                '    yield context.call_activity("Greet", name)'),
+            expected_fix=orchestrator_example(
+                "pending = set(context.get_input())\n"
+                "for name in sorted(pending):\n"
+                '    yield context.call_activity("Greet", name)'),
+        ),
+        Invalid(orchestrator_example(
+            "pending = {n.lower() for n in context.get_input()}\n"
+            "return [n for n in pending]")),
+        Invalid(orchestrator_example(
+            "done = frozenset(context.get_input())\n"
+            "for name in done:\n"
+            '    yield context.call_activity("Greet", name)')),
         Invalid(orchestrator_example("return hash(context.instance_id)")),
     ]
 
@@ -48,8 +75,34 @@ class UnorderedIteration(Rule):
             return self.qualname(node.func) in ("builtins.set", "builtins.frozenset")
         return False
 
+    def _is_set_name(self, node: cst.BaseExpression) -> bool:
+        """Whether ``node`` is a name that only ever holds a set in its scope."""
+        if not isinstance(node, cst.Name):
+            return False
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is None:
+            return False
+        assignments = [a for a in scope[node.value] if isinstance(a, Assignment)]
+        if not assignments:
+            return False
+        return all(self._binds_set(a.node) for a in assignments)
+
+    def _binds_set(self, target: cst.CSTNode) -> bool:
+        """Whether the binding of ``target`` gives it a set: ``name = {...}``, ``name |= other``."""
+        parent = self.ctx.parents.get(target)
+        if isinstance(parent, cst.AssignTarget):
+            stmt = self.ctx.parents.get(parent)
+            return isinstance(stmt, cst.Assign) and len(stmt.targets) == 1 and self._is_set(
+                stmt.value)
+        if isinstance(parent, cst.AnnAssign) and parent.value is not None:
+            return self._is_set(parent.value)
+        if isinstance(parent, cst.AugAssign):  # set operators keep a set a set
+            return isinstance(parent.operator, (cst.BitOrAssign, cst.BitAndAssign,
+                                                cst.SubtractAssign, cst.BitXorAssign))
+        return False
+
     def _check(self, iterable: cst.BaseExpression) -> None:
-        if self._is_set(iterable):
+        if self._is_set(iterable) or self._is_set_name(iterable):
             replacement = cst.Call(func=cst.Name("sorted"), args=[cst.Arg(iterable)])
             self.report(iterable, replacement=replacement, unsafe=True)
 

@@ -1,13 +1,17 @@
 """DF112: logging that repeats on every replay."""
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 import libcst as cst
 
-from .base import Invalid, Rule, Valid, orchestrator_example
+from ..index import ProjectIndex
+from .base import Invalid, Report, Rule, Valid, orchestrator_example
 
 _LEVELS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+#: How a shared logger is conventionally named (``from common.log import logger``).
+_LOGGER_NAME = re.compile(r"^_*(log|logger|[a-z0-9_]*_(log|logger))$", re.I)
 
 
 class ReplayLogging(Rule):
@@ -15,6 +19,11 @@ class ReplayLogging(Rule):
 
     Orchestrator code runs again on each replay, so every line is logged once per replay:
     noisy, and misleading when debugging. The safe fix wraps the statement in the guard.
+
+    Loggers are ``logging.getLogger(...)`` results bound at module level, here or in another
+    project module (``from .log import logger``). A logger imported from a package outside the
+    linted root cannot be seen, so an imported name that is conventionally a logger's
+    (``logger``, ``log``, ``audit_logger``) counts too.
     """
 
     CODE = "DF112"
@@ -35,19 +44,24 @@ class ReplayLogging(Rule):
                 'import logging\nlogger = logging.getLogger(__name__)\n'),
         ),
         Invalid(orchestrator_example('print("hi")\nreturn 1')),
+        Invalid(orchestrator_example('logger.info("started")\nreturn 1',
+                                     "from common.log import logger\n")),
     ]
 
     def __init__(self, ctx: object) -> None:
         super().__init__(ctx)  # type: ignore[arg-type]
-        self._loggers: set[str] = set()
-        module = self.ctx.module
-        for stmt in module.body:
-            if isinstance(stmt, cst.SimpleStatementLine):
-                for small in stmt.body:
-                    if (isinstance(small, cst.Assign) and isinstance(small.value, cst.Call)
-                            and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)
-                            and self.ctx.qualname(small.value.func) == "logging.getLogger"):
-                        self._loggers.add(small.targets[0].target.value)
+        self._loggers = set(self.ctx.analysis.loggers)  # found by the context's pre-pass
+
+    def _imported_logger(self, func: cst.Attribute) -> Optional[str]:
+        """The qualified name of ``logger`` in ``logger.info(...)`` if it is imported."""
+        if not isinstance(func.value, cst.Name) or func.attr.value not in _LEVELS:
+            return None
+        name = self.qualname(func.value)
+        if name is None or name.startswith(("logging.", "builtins.")) or ".<locals>." in name:
+            return None
+        if name == f"{self.ctx.mod.name}.{func.value.value}":
+            return None  # defined in this module
+        return name
 
     def _call_name(self, node: cst.Call) -> Optional[str]:
         name = self.qualname(node.func)
@@ -76,6 +90,12 @@ class ReplayLogging(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         call = self._call_name(node)
+        data: dict[str, str] = {}
+        if call is None and isinstance(node.func, cst.Attribute):
+            imported = self._imported_logger(node.func)
+            if imported is not None:
+                call = f"{node.func.value.value}.{node.func.attr.value}()"  # type: ignore[attr-defined]
+                data["logger"] = imported
         if call is None or self._guarded(node, self.context_names(node)):
             return
         ctx = self.context_expr(node)
@@ -90,4 +110,15 @@ class ReplayLogging(Rule):
                 body=cst.IndentedBlock(body=[line.with_changes(leading_lines=[])]),
             )
         self.report(node, self.MESSAGE.format(call=call, ctx=ctx or "context"),
-                    replacement=replacement, replacement_target=target)
+                    replacement=replacement, replacement_target=target, data=data)
+
+    @classmethod
+    def project_check(cls, report: Report, index: ProjectIndex) -> Optional[str]:
+        imported = report.data.get("logger")
+        if imported is None:
+            return report.message
+        if index.canonical(imported) in index.loggers:
+            return report.message
+        if _LOGGER_NAME.match(imported.rpartition(".")[2]) and index.resolve(imported) is None:
+            return report.message
+        return None

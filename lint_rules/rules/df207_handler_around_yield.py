@@ -15,6 +15,9 @@ class HandlerAroundYield(Rule):
     ``GeneratorExit`` at the ``yield``, so these handlers run on every replay, long before the
     orchestration really ends. Catch ``Exception`` instead (task failures are ``Exception``s),
     and do clean-up after the ``try``.
+
+    An ``except GeneratorExit: raise`` handler lets ``GeneratorExit`` through, so it and the
+    catch-all handlers after it are fine.
     """
 
     CODE = "DF207"
@@ -23,6 +26,9 @@ class HandlerAroundYield(Rule):
     VALID = [Valid(orchestrator_example(
         'try:\n    yield context.call_activity("A")\nexcept Exception:\n'
         '    yield context.call_activity("Compensate")'))]
+    VALID = [*VALID, Valid(orchestrator_example(
+        'try:\n    yield context.call_activity("A")\nexcept GeneratorExit:\n    raise\n'
+        'except:\n    yield context.call_activity("Compensate")'))]
     INVALID = [
         Invalid(orchestrator_example(
             'try:\n    yield context.call_activity("A")\nfinally:\n'
@@ -31,10 +37,25 @@ class HandlerAroundYield(Rule):
             'try:\n    yield context.call_activity("A")\nexcept:\n    return "failed"')),
     ]
 
+    def _reraises_generator_exit(self, handler: cst.ExceptHandler) -> bool:
+        if handler.type is None or self.qualname(handler.type) != "builtins.GeneratorExit":
+            return False
+        # Only a handler that does nothing but re-raise: anything before the raise would run
+        # on every discard too.
+        body = handler.body
+        lines = body.body if isinstance(body, cst.IndentedBlock) else [body]
+        if len(lines) != 1 or not isinstance(lines[0], (cst.SimpleStatementLine,
+                                                         cst.SimpleStatementSuite)):
+            return False
+        stmts = lines[0].body
+        return len(stmts) == 1 and isinstance(stmts[0], cst.Raise) and stmts[0].exc is None
+
     def visit_Try(self, node: cst.Try) -> None:
         if not contains_yield(node.body):
             return
         for handler in node.handlers:
+            if self._reraises_generator_exit(handler):
+                break  # GeneratorExit cannot reach the handlers after this one
             if handler.type is None:
                 self.report(handler, self.MESSAGE.format(what="except:", advice="catch `Exception`"))
             elif self.qualname(handler.type) in _CATCH_ALL:
