@@ -14,7 +14,7 @@ import json
 import time
 import traceback
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Optional, Protocol
 
 from .. import _sdk
@@ -22,7 +22,8 @@ from .._replay import Slot
 from .._sync import run_sync
 from .._watchdog import EpisodeTimeout, Watchdog
 from ..errors import HttpHandlerMissing, RunawayFunction
-from .registry import ActivityRegistration
+from . import activity_clock as _clock
+from .registry import ActivityRegistration, Duration
 
 __all__ = ["ActivityExecution", "ActivityOutcome", "ActivityExecutor", "ActivityInterceptor",
            "failure_details"]
@@ -40,6 +41,7 @@ class ActivityExecution:
         seq: the TaskScheduled sequence number.
         attempt: the retry attempt (1 = first), re-runs after lost completions count too.
         execution: which run of this activity name in the runtime this is (1 = first).
+        started: the virtual instant it starts at (its clock, see ``activity_clock``).
     """
 
     name: str
@@ -50,6 +52,7 @@ class ActivityExecution:
     seq: int
     attempt: int
     execution: int
+    started: Optional[datetime] = None  # the virtual instant it starts at
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ class ActivityOutcome:
         fault: the name of the fault that affected it, if any.
         record: False when a fault lost the completion (the host runs it again).
         outputs: values the function set on its output bindings.
+        duplicate: True when a fault delivers the work item twice: the host runs it
+            again later and drops that second completion.
     """
 
     value: Any = None
@@ -77,6 +82,7 @@ class ActivityOutcome:
     fault: Optional[str] = None
     record: bool = True
     outputs: Dict[str, Any] = field(default_factory=dict)
+    duplicate: bool = False
 
     def with_(self, **changes: Any) -> "ActivityOutcome":
         return replace(self, **changes)
@@ -97,6 +103,9 @@ class ActivityExecutor:
         self.interceptors: List[ActivityInterceptor] = []
         self.http_handler: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
+        # datetime.now()/time.time()/sleep inside activities follow the virtual clock
+        # (InMemoryRuntime(virtual_time_in_activities=False) turns it off).
+        self.virtual_time = True
 
     def run(self, execution: ActivityExecution, activity: ActivityRegistration
             ) -> ActivityOutcome:
@@ -113,11 +122,18 @@ class ActivityExecutor:
              ) -> ActivityOutcome:
         started = time.perf_counter()
         value: Any = None
+        clock: Optional[_clock.ActivityClock] = None
         try:
             value = _sdk.decode_activity_input(execution.input_text)
             try:
                 with Watchdog.guard(self.timeout):
-                    returned = self._call(activity, value)
+                    if self.virtual_time and execution.started is not None and _reads_time(
+                            activity):
+                        clock = _clock.ActivityClock(execution.started)
+                        with _clock.virtual_time(clock, _namespaces(activity)):
+                            returned = self._call(activity, value, clock)
+                    else:
+                        returned = self._call(activity, value)
             except EpisodeTimeout:
                 raise RunawayFunction("activity", activity.name, execution.instance_id,
                                       self.timeout or 0) from None
@@ -127,16 +143,21 @@ class ActivityExecutor:
             raise
         except Exception as exc:  # the worker reports any exception as a failed invocation
             return ActivityOutcome(value=value, exception=exc,
+                                   duration=_duration(activity.duration, value, clock),
                                    seconds=time.perf_counter() - started)
         return ActivityOutcome(value=value, result=result, result_text=result_text,
+                               duration=_duration(activity.duration, value, clock),
                                seconds=time.perf_counter() - started)
 
-    def _call(self, activity: ActivityRegistration, value: Any) -> Any:
+    def _call(self, activity: ActivityRegistration, value: Any,
+              clock: Optional[_clock.ActivityClock] = None) -> Any:
         fn = activity.fn
         out = fn(**{activity.param: value}) if activity.param else fn(value)
         if inspect.isawaitable(out):
             if self._loop is None or self._loop.is_closed():
                 self._loop = asyncio.new_event_loop()
+            if clock is not None:  # it may run on a helper thread: take the clock along
+                out = _clock.bind(clock, out)
             out = run_sync(out, self._loop, "durable-testkit-activity")
         return out
 
@@ -156,6 +177,33 @@ class ActivityExecutor:
     def close(self) -> None:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.close()
+
+
+def _reads_time(activity: ActivityRegistration) -> bool:
+    """False for a mock answering canned values: nothing of the user's runs, skip the patch."""
+    mock = activity.mock
+    return mock is None or mock.callable is not None
+
+
+def _namespaces(activity: ActivityRegistration) -> tuple[Dict[str, Any], ...]:
+    fn: Any = activity.fn
+    if activity.mock is not None:
+        fn = activity.mock.callable
+    ns = getattr(fn, "__globals__", None)
+    return (ns,) if isinstance(ns, dict) else ()
+
+
+def _duration(configured: Duration, value: Any, clock: Optional[_clock.ActivityClock]
+              ) -> timedelta:
+    """How long the execution takes in virtual time: the test's duration plus its sleeps."""
+    total = timedelta(0) if clock is None else clock.elapsed
+    if configured is None:
+        return total
+    fixed = configured(value) if callable(configured) else configured
+    if not isinstance(fixed, timedelta) or fixed < timedelta(0):
+        raise TypeError(f"an activity's duration must be a non-negative timedelta (or a "
+                        f"function of the input returning one), got {fixed!r}")
+    return total + fixed
 
 
 def _bind(interceptor: ActivityInterceptor, execution: ActivityExecution,

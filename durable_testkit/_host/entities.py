@@ -34,6 +34,7 @@ from .._watchdog import EpisodeTimeout, Watchdog
 from ..errors import (DurableTestkitError, InvalidOperationError, RunawayFunction,
                       UnknownFunctionError)
 from ..policy import BATCH, Decision, WorkKind, WorkSubject
+from . import activity_clock as _clock
 from .records import EntityRecord, Instance, Operation
 from .registry import Registry, missing_function_text
 
@@ -58,6 +59,9 @@ class EntityHost(Protocol):
 
     @property
     def now(self) -> datetime: ...
+
+    @property
+    def virtual_time(self) -> bool: ...
 
     def enqueue_entity(self, scheduler_id: str) -> None: ...
 
@@ -228,7 +232,17 @@ def run_entity_batch(host: EntityHost, scheduler_id: str) -> None:
     })
     try:
         with Watchdog.guard(host.function_timeout):
-            raw = handle(request)
+            if host.virtual_time:
+                # Operations see the virtual clock; their sleeps return at once.
+                registered = host.registry.entities.get(rec.name)
+                fn = getattr(registered, "user_function", registered)
+                ns = None if str(getattr(fn, "__module__", "")).startswith("azure.") \
+                    else getattr(fn, "__globals__", None)
+                with _clock.virtual_time(_clock.ActivityClock(host.now),
+                                         (ns,) if isinstance(ns, dict) else ()):
+                    raw = handle(request)
+            else:
+                raw = handle(request)
         response = json.loads(raw)
         results = response["results"]
     except EpisodeTimeout:

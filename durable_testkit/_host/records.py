@@ -16,7 +16,7 @@ from ..status import OrchestrationRuntimeStatus as Status
 from ..status import TERMINAL_STATUSES
 
 __all__ = ["WorkKind", "ParentRef", "Execution", "Instance", "WorkItem", "TimerRecord",
-           "Operation", "EntityRecord", "Message"]
+           "Operation", "EntityRecord", "Message", "DeliveryRecord"]
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,21 @@ class TimerRecord:
     execution_id: str = field(compare=False)
     seq: int = field(compare=False)
     fire_text: str = field(compare=False)
+
+
+@dataclass(order=True)
+class DeliveryRecord:
+    """A completion on its way: an activity that took virtual time answers at ``due``.
+
+    Ordered with the timers by due time, then by creation order (the counter is
+    shared with :class:`TimerRecord`).
+    """
+
+    due: datetime
+    order: int
+    instance_id: str = field(compare=False)
+    execution_id: Optional[str] = field(compare=False)
+    event: Dict[str, Any] = field(compare=False)
 
 
 @dataclass
