@@ -29,6 +29,8 @@ __all__ = [
     "FaultCheckFailed",
     "DeterminismProbeError",
     "DeterminismProbeWarning",
+    "VersionMismatchError",
+    "CoverageUnavailableError",
 ]
 
 
@@ -381,3 +383,37 @@ class DeterminismProbeError(DurableTestkitError):
 class DeterminismProbeWarning(UserWarning):
     """The determinism probe skipped a check, and says which and why (never an error)."""
 
+
+class VersionMismatchError(DurableTestkitError):
+    """A stored history's version is one the app's host.json would fail, not replay.
+
+    With ``versionFailureStrategy: Fail`` a worker fails every instance whose version
+    its ``versionMatchStrategy`` refuses, before running any code: deploying this code
+    would fail that instance (the replay tools report it instead of replaying).
+    """
+
+    def __init__(self, orchestrator: str, instance_id: str, version: Optional[str],
+                 reason: str, path: Optional[str] = None) -> None:
+        self.orchestrator = orchestrator
+        self.instance_id = instance_id
+        self.version = version
+        self.reason = reason
+        self.path = path
+        where = f"{path}: " if path else ""
+        super().__init__(
+            f"{where}orchestrator '{orchestrator}', instance '{instance_id}': {reason}, and "
+            "versionFailureStrategy is Fail, so a worker running this code fails the "
+            "instance (\"Orchestration version did not comply with Worker Versioning\") "
+            "instead of replaying it. Deploying this code would fail it in Azure. Keep "
+            "defaultVersion at or above the running instances' versions, or use "
+            "versionFailureStrategy Reject to leave them for newer workers.")
+
+
+class CoverageUnavailableError(DurableTestkitError):
+    """Replay coverage was asked for but coverage.py is not installed."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(
+            f"{what} needs coverage.py, which is not installed. Install it with "
+            "'pip install durable-testkit[coverage]' (or 'pip install coverage>=7').")
