@@ -2,7 +2,8 @@
 
     durable-testkit serve APP [--port 7071] [--host 127.0.0.1]
     durable-testkit show HISTORY_FILE...
-    durable-testkit replay APP HISTORY_FILE...
+    durable-testkit replay APP HISTORY_FILE... [--strict] [--version V]
+                                              [--coverage] [--fail-under N]
     durable-testkit import SOURCE... --out DIR [--format F] [--app APP] [--version V]
 
 ``show`` and ``replay`` read only regular files, at most 64 MiB each (a FIFO,
@@ -11,8 +12,10 @@ one line naming it and what is wrong, then go on with the next file.
 
 Exit codes:
     0: every file was shown / replays cleanly.
-    1: a file was bad (missing, not a regular file, too big, not a history), or a
-       history no longer replays against the app's code.
+    1: a file was bad (missing, not a regular file, too big, not a history), a
+       history no longer replays against the app's code (``--strict``: or differs
+       in an input, a fire time or an entity target), a worker with the app's
+       host.json versioning would fail it, or replay coverage is under ``--fail-under``.
     2: a usage error: bad arguments (argparse), or an APP that cannot be loaded.
 
 Each subcommand is one ``_<name>(args) -> int`` function listed in ``_COMMANDS``;
@@ -62,6 +65,17 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("app", metavar="APP",
                         help="app folder (V1 or V2), function_app.py, or 'module[:attr]'")
     replay.add_argument("history_files", metavar="HISTORY_FILE", nargs="+")
+    replay.add_argument("--strict", action="store_true",
+                        help="also compare activity and sub-orchestration inputs, timer fire "
+                             "times and entity targets, which the host's own check ignores")
+    replay.add_argument("--version", default=None, metavar="V",
+                        help="the orchestration version for histories that record none "
+                             "(default: their corpus folder, <orchestrator>/<version>/)")
+    replay.add_argument("--coverage", action="store_true",
+                        help="measure the orchestrator lines and branches the replays run "
+                             "(needs coverage.py: pip install durable-testkit[coverage])")
+    replay.add_argument("--fail-under", type=float, default=None, metavar="N",
+                        help="with --coverage: exit 1 if the total is under N percent")
     imp = sub.add_parser(
         "import", help="turn production history exports into history files",
         description="Import each SOURCE (a status-API response, History-table rows as JSON "
@@ -128,35 +142,60 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from .errors import AppDiscoveryError
-    from .replay import ReplayCheck, check_histories
+    from ._versions import load_versioning
+    from .app import discover_app
+    from .errors import AppDiscoveryError, CoverageUnavailableError
+    from .replay import check_one
 
-    paths: List[str] = list(args.history_files)
     try:
-        checks = check_histories(args.app, paths)
+        functions = discover_app(args.app)
+        versioning = load_versioning(functions.root)
     except AppDiscoveryError as exc:
         _say(f"durable-testkit replay: {_one_line(str(exc))}", sys.stderr)
         return EXIT_USAGE
-    except Exception:  # noqa: BLE001 - one file broke the whole batch; see below
-        # A payload the SDK itself cannot decode (not JSON, nested too deep, an unknown
-        # class envelope) raises out of the SDK. Check the files one by one, so that one
-        # file gets the blame and every other file still gets its verdict. (This loads
-        # the app once per file, only on this rare path.)
-        checks = []
-        for path in paths:
-            try:
-                checks.extend(check_histories(args.app, [path]))
-            except AppDiscoveryError as exc:
-                _say(f"durable-testkit replay: {_one_line(str(exc))}", sys.stderr)
-                return EXIT_USAGE
-            except Exception as exc:  # noqa: BLE001
-                checks.append(ReplayCheck(path, _orchestrator_of(path), False, _one_line(
-                    f"the SDK raised {type(exc).__name__} replaying this history: "
-                    f"{str(exc)[:300]}")))
-    for check in checks:
-        _say(f"{'ok  ' if check.ok else 'FAIL'} {check.path} ({check.orchestrator}): "
-             f"{check.message}")
-    return EXIT_OK if all(c.ok for c in checks) else EXIT_FAILED
+    measure = None
+    if args.coverage or args.fail_under is not None:
+        try:
+            from ._coverage import ReplayCoverage
+
+            measure = ReplayCoverage(functions, "durable-testkit replay --coverage")
+        except CoverageUnavailableError as exc:
+            _say(f"durable-testkit replay: {exc}", sys.stderr)
+            return EXIT_USAGE
+    status = EXIT_OK
+    for path in args.history_files:
+        # check_one gives every file its own verdict, whatever the SDK raises on it.
+        check = check_one(functions, path, strict=args.strict, version=args.version,
+                          versioning=versioning,
+                          around=measure.measuring if measure is not None else None)
+        label = f"{'ok  ' if check.ok else 'FAIL'} {check.path} ({check.orchestrator}): "
+        error = check.error
+        if check.status == "diverged" and error is not None:
+            # One line to grep, then the divergence itself: expected, actual, timeline.
+            where = getattr(error, "event_index", None)
+            _say(label + "no longer replays" + (f" (history event {where})"
+                                                if where is not None else "")
+                 + f": expected {getattr(error, 'expected', '?')}; actual "
+                 f"{getattr(error, 'actual', '?')}")
+            for line in str(error).splitlines():
+                _say("    " + line)
+        else:
+            _say(label + _one_line(check.message))
+        if not check.ok:
+            status = EXIT_FAILED
+    if measure is not None:
+        from ._coverage import format_report
+
+        report = measure.report()
+        _say("\nReplay coverage (orchestrator code the histories run):\n"
+             + format_report(report, functions.root))
+        if args.fail_under is not None and report.percent < args.fail_under:
+            _say(f"FAIL replay coverage {report.percent:.1f}% is under --fail-under "
+                 f"{args.fail_under:g}%: add histories that take the uncovered paths "
+                 "(record them with pytest --durable-record=DIR, or import them from "
+                 "production)")
+            status = EXIT_FAILED
+    return status
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -174,15 +213,6 @@ def _import(args: argparse.Namespace) -> int:
         _say(f"durable-testkit import: {_one_line(str(exc))}", sys.stderr)
         return EXIT_USAGE
     return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FAILED
-
-
-def _orchestrator_of(path: str) -> str:
-    from .history import load_history
-
-    try:
-        return load_history(path).orchestrator
-    except Exception:  # noqa: BLE001 - only a label for the report
-        return "?"
 
 
 _COMMANDS: Dict[str, Callable[[argparse.Namespace], int]] = {
