@@ -15,6 +15,9 @@ from .fixtures import durable_client, durable_runtime, orchestration_scenario
 from .options import DurableSettings, pytest_addoption, pytest_configure
 from .reports import pytest_runtest_makereport
 
+# The histories module is a plugin of its own (its options, collection and summary hooks).
+pytest_plugins = ["durable_testkit.pytest_plugin.histories"]
+
 __all__ = [
     "DurableSettings",
     "durable_client",

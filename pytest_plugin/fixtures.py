@@ -14,6 +14,7 @@ from durable_testkit.errors import AppDiscoveryError
 from durable_testkit.runtime import InMemoryRuntime
 
 from ._stash import involved, phase_failed
+from .histories import record_histories
 from .options import MARKER, DurableSettings, parse_start_time, resolve_settings
 
 __all__ = ["durable_client", "durable_runtime", "orchestration_scenario",
@@ -68,6 +69,7 @@ def durable_runtime(request: pytest.FixtureRequest) -> Iterator[InMemoryRuntime]
             unused = rt.unused_mocks
             if unused:
                 pytest.fail(unused_mocks_message(unused, item.nodeid), pytrace=False)
+        record_histories(item, rt)  # --durable-record=DIR (histories.py)
     finally:
         rt.close()
 

@@ -14,18 +14,21 @@ from typing import Any, Optional, final
 
 import pytest
 
-__all__ = ["DurableSettings", "pytest_addoption", "pytest_configure", "resolve_settings"]
+__all__ = ["DurableSettings", "pytest_addoption", "pytest_configure", "resolve_settings",
+           "session_settings"]
 
 MARKER = "durable_app"
 INI_APP = "durable_app"
 INI_START_TIME = "durable_start_time"
 
 _MARKER_DOC = (
-    "durable_app(app=None, *, assert_all_mocks_used=True, start_time=None): configure the "
+    "durable_app(app=None, *, assert_all_mocks_used=True, start_time=None, "
+    "assert_all_faults_fired=True): configure the "
     "durable_runtime and orchestration_scenario fixtures: the function app to load "
     "('pkg.module:attr', an app object or an app folder), whether unused mock_activity "
-    "mocks fail the test at teardown, and where virtual time starts (an aware datetime or "
-    "ISO 8601 text). The closest marker that sets a value wins.")
+    "mocks fail the test at teardown, where virtual time starts (an aware datetime or "
+    "ISO 8601 text), and whether injected faults that never fired fail the test at "
+    "teardown. The closest marker that sets a value wins.")
 
 _UNSET: Any = object()
 
@@ -40,12 +43,14 @@ class DurableSettings:
         app_source: where ``app`` came from, for error messages.
         assert_all_mocks_used: fail at teardown if a mocked activity was never called.
         start_time: where virtual time starts; None for the library default.
+        assert_all_faults_fired: fail at teardown if an injected fault never fired.
     """
 
     app: Any = None
     app_source: str = "default"
     assert_all_mocks_used: bool = True
     start_time: Optional[datetime] = None
+    assert_all_faults_fired: bool = True
 
 
 # Session-wide values read once from the command line and the ini file.
@@ -132,10 +137,16 @@ def parse_start_time(value: Any) -> datetime:
 
 
 def _marker_values(app: Any = _UNSET, *, assert_all_mocks_used: Any = _UNSET,
-                   start_time: Any = _UNSET) -> dict[str, Any]:
+                   start_time: Any = _UNSET, assert_all_faults_fired: Any = _UNSET
+                   ) -> dict[str, Any]:
     # The signature is the marker's: Python itself rejects unknown or extra arguments.
     return {"app": app, "assert_all_mocks_used": assert_all_mocks_used,
-            "start_time": start_time}
+            "start_time": start_time, "assert_all_faults_fired": assert_all_faults_fired}
+
+
+def session_settings(config: pytest.Config) -> DurableSettings:
+    """The session-wide settings (command line, then ini file), for session-level hooks."""
+    return config.stash.get(_SESSION_KEY, DurableSettings())
 
 
 def resolve_settings(item: pytest.Item) -> DurableSettings:
@@ -150,7 +161,8 @@ def resolve_settings(item: pytest.Item) -> DurableSettings:
             args = ", ".join([repr(a) for a in mark.args]
                              + [f"{k}={v!r}" for k, v in mark.kwargs.items()])
             pytest.fail(f"@pytest.mark.{MARKER}({args}) on {node.nodeid}: {exc}. It takes "
-                        f"{MARKER}(app=None, *, assert_all_mocks_used=True, start_time=None).",
+                        f"{MARKER}(app=None, *, assert_all_mocks_used=True, start_time=None, "
+                        "assert_all_faults_fired=True).",
                         pytrace=False)
         for key, value in values.items():
             if value is not _UNSET and key not in chosen:
@@ -168,9 +180,14 @@ def resolve_settings(item: pytest.Item) -> DurableSettings:
     if not isinstance(mocks, bool):
         pytest.fail(f"{sources['assert_all_mocks_used']}: assert_all_mocks_used must be True "
                     f"or False, not {mocks!r}", pytrace=False)
+    fired = chosen.get("assert_all_faults_fired", base.assert_all_faults_fired)
+    if not isinstance(fired, bool):
+        pytest.fail(f"{sources['assert_all_faults_fired']}: assert_all_faults_fired must be "
+                    f"True or False, not {fired!r}", pytrace=False)
     return DurableSettings(
         app=chosen.get("app", base.app),
         app_source=sources.get("app", base.app_source),
         assert_all_mocks_used=mocks,
         start_time=start,
+        assert_all_faults_fired=fired,
     )

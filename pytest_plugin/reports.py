@@ -18,6 +18,7 @@ from durable_testkit.history import render_event, render_timeline
 from durable_testkit.runtime import InMemoryRuntime
 
 from ._stash import involved, record_report
+from .faults import render_faults
 
 if TYPE_CHECKING:  # pragma: no cover
     from pluggy import Result
@@ -85,6 +86,7 @@ def render_runtime(rt: InMemoryRuntime, label: str) -> str:
     ids = rt.instance_ids
     count = f"{len(ids)} orchestration instance{'' if len(ids) == 1 else 's'}"
     lines = [f"{label}: {count}, virtual time now {_time(rt.now)}"]
+    lines.extend("  " + line for line in render_faults(rt))
     if not ids:
         lines.append("  (no orchestration was started)")
     for iid in ids[:MAX_INSTANCES]:

@@ -105,9 +105,9 @@ class Fault:
 
     def select(self, ctx: FaultContext) -> bool:
         """Whether this fault fires for ``ctx`` (a matching execution); counts it."""
+        self.seen += 1
         if self.fired >= self.times:
             return False
-        self.seen += 1
         when = self.when
         if when is None:
             hit = True
@@ -148,15 +148,10 @@ def _label(outcome: ActivityOutcome, kind: str) -> str:
 
 
 class ActivityFault(Fault):
-    """A fault around activity executions: an interceptor of the activity executor."""
+    """A fault around activity executions (:class:`FaultHooks` is the interceptor)."""
 
-    def intercept(self, execution: ActivityExecution,
-                  proceed: Callable[[], ActivityOutcome]) -> ActivityOutcome:
-        if not self.targets(execution.name) or self.fired >= self.times:
-            return proceed()
-        if not self.select(activity_context(execution)):
-            return proceed()
-        return self.apply(execution, proceed)
+    def applies_to(self, execution: ActivityExecution) -> bool:
+        return self.targets(execution.name)
 
     def apply(self, execution: ActivityExecution,
               proceed: Callable[[], ActivityOutcome]) -> ActivityOutcome:
@@ -178,6 +173,10 @@ class DuplicateActivity(ActivityFault):
     """The work item is delivered twice: both run, the host keeps the first completion."""
 
     kind = "duplicate_activity"
+
+    def applies_to(self, execution: ActivityExecution) -> bool:
+        # The copy of a duplicated delivery is not itself duplicated again.
+        return not execution.redelivery and self.targets(execution.name)
 
     def apply(self, execution: ActivityExecution,
               proceed: Callable[[], ActivityOutcome]) -> ActivityOutcome:
@@ -252,6 +251,11 @@ class DuplicateEvent(Fault):
     target = "event"
 
 
+def _bind(fault: ActivityFault, execution: ActivityExecution,
+          proceed: Callable[[], ActivityOutcome]) -> Callable[[], ActivityOutcome]:
+    return lambda: fault.apply(execution, proceed)
+
+
 def activity_context(execution: ActivityExecution) -> FaultContext:
     try:
         value = _sdk.decode_activity_input(execution.input_text)
@@ -284,33 +288,51 @@ class FaultHooks:
     def __init__(self, executor: ActivityExecutor) -> None:
         self.executor = executor
         self.all: List[Fault] = []
+        self.activity: List[ActivityFault] = []
         self.episode: List[CrashEpisode] = []
         self.event: List[DuplicateEvent] = []
         self.duplicates: Set[WorkItem] = set()  # second deliveries waiting in the ready queue
         self._deliveries: Dict[Tuple[str, str], int] = {}
 
-    def add(self, fault: Fault, registry: Registry) -> Fault:
+    def add(self, fault: Fault, registry: Optional[Registry]) -> Fault:
         if not isinstance(fault, Fault):
             raise TypeError(f"rt.inject() takes a fault built by durable_testkit.faults "
                             f"(e.g. faults.crash_after_activity('name')), not {fault!r}")
         if fault in self.all:
             return fault
         name = fault.name
-        if name is not None and fault.target == "activity" \
-                and name.lower() not in registry.activities:
-            raise UnknownFunctionError(name, "activity function", registry.activity_names())
-        if name is not None and fault.target == "orchestrator" \
-                and name.lower() not in registry.orchestrators:
-            raise UnknownFunctionError(name, "orchestrator function",
-                                       registry.orchestrator_names())
+        if registry is not None and name is not None:
+            if fault.target == "activity" and name.lower() not in registry.activities:
+                raise UnknownFunctionError(name, "activity function", registry.activity_names())
+            if fault.target == "orchestrator" and name.lower() not in registry.orchestrators:
+                raise UnknownFunctionError(name, "orchestrator function",
+                                           registry.orchestrator_names())
         self.all.append(fault)
         if isinstance(fault, ActivityFault):
-            self.executor.interceptors.append(fault)
+            if not self.activity:
+                self.executor.interceptors.append(self)
+            self.activity.append(fault)
         elif isinstance(fault, CrashEpisode):
             self.episode.append(fault)
         elif isinstance(fault, DuplicateEvent):
             self.event.append(fault)
         return fault
+
+    # -- activities (the hooks are the executor's interceptor) ----------------------------
+    def intercept(self, execution: ActivityExecution,
+                  proceed: Callable[[], ActivityOutcome]) -> ActivityOutcome:
+        """Every activity fault counts the execution, whatever the others do; then the
+        selected ones wrap it, the first injected outermost."""
+        ctx: Optional[FaultContext] = None
+        call = proceed
+        for fault in reversed(self.activity):
+            if not fault.applies_to(execution):
+                continue
+            if ctx is None:
+                ctx = activity_context(execution)
+            if fault.select(ctx):
+                call = _bind(fault, execution, call)
+        return call()
 
     # -- episodes ------------------------------------------------------------------------
     def crashes(self, inst: Instance) -> bool:
