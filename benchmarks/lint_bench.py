@@ -1,130 +1,140 @@
-"""Benchmark and robustness check for durable-lint.
+"""Benchmark durable-lint against a bare libcst parse of the same files (and Fixit, optionally).
 
-Compares the linter with bare ``libcst.parse_module`` over the same files (the floor for any
-libcst linter), and counts internal errors (target: zero).
+Prints medians of ``--repeat`` runs, each in this one process (no parallelism, no cache), and
+the ratios the linter is held to:
 
-    python benchmarks/lint_bench.py apps                 # real durable apps in this repo
-    python benchmarks/lint_bench.py site-packages        # every .py file of site-packages
-    python benchmarks/lint_bench.py site-packages --full-sample 500
-                                                         # plus full analysis (no pre-filter)
-                                                         # of every 1/N-th file, all rules on
+* orchestrator files: every rule on every file that holds orchestrator code, at most 4x a bare
+  ``libcst.parse_module`` of the same files (the floor for any libcst linter);
+* general code: a sample of site-packages linted as a project (the pre-filter skips most files
+  unparsed), far below 1x;
+* Fixit on the orchestrator files, if ``--fixit PYTHON`` names an interpreter with Fixit
+  installed (keep it in a throwaway venv: ``python -m venv /tmp/fx && /tmp/fx/bin/pip install
+  fixit``); Fixit's own default rules, one process.
 
-``apps`` and ``site-packages`` lint with the default pre-filter, so most site-packages files are
-only read, never parsed: bare parsing is timed on a sample there (``--parse-sample``) and
-extrapolated, because parsing all 12,000 files takes tens of minutes.
+    python benchmarks/lint_bench.py                       # apps in this repo
+    python benchmarks/lint_bench.py --extra ../samples    # plus more apps
+    python benchmarks/lint_bench.py --fixit /tmp/fx/bin/python --site-sample 300
 """
 from __future__ import annotations
 
 import argparse
-import os
+import statistics
+import subprocess
 import sys
 import sysconfig
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Callable
 
 import libcst as cst
 
-from durable_testkit.lint_rules import lint_paths, lint_source
+try:
+    from durable_lint import lint_paths, lint_source  # the lean distribution
+except ImportError:
+    from durable_testkit.lint_rules import lint_paths, lint_source
 
 REPO = Path(__file__).resolve().parents[1]
 APP_DIRS = ["examples", "tests/apps", "tests/lint/fixtures"]
+ORCHESTRATOR_MARKERS = ("orchestration_trigger", "Orchestrator.create")
 
 
 def py_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
 
 
-def _parse(path: str) -> float:
-    data = Path(path).read_bytes()
-    start = time.perf_counter()
-    try:
-        cst.parse_module(data)
-    except Exception:
-        pass
-    return time.perf_counter() - start
+def median_time(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
-def _full(path: str) -> tuple[str, int, int, float]:
-    """Lint one file with every rule and no pre-filter: (path, internal errors, DF001, seconds)."""
-    text = Path(path).read_bytes().decode("utf-8", errors="surrogateescape")
-    start = time.perf_counter()
-    result = lint_source(text, path, unsafe_fixes=True)
-    took = time.perf_counter() - start
-    return path, len(result.internal_errors), sum(f.code == "DF001" for f in result.findings), took
-
-
-def bare_parse(files: list[Path], jobs: int) -> float:
-    """Wall time to parse ``files`` with libcst using ``jobs`` processes."""
-    start = time.perf_counter()
-    if jobs > 1 and len(files) > 1:
-        with ProcessPoolExecutor(jobs) as pool:
-            list(pool.map(_parse, map(str, files), chunksize=16))
-    else:
-        for f in files:
-            _parse(str(f))
-    return time.perf_counter() - start
-
-
-def bench_tree(label: str, roots: list[Path], jobs: int, parse_sample: int) -> None:
-    files = [f for r in roots for f in py_files(r)]
-    size = sum(f.stat().st_size for f in files)
-    start = time.perf_counter()
-    seen = parsed = findings = errors = 0
+def orchestrator_files(roots: list[Path]) -> list[tuple[Path, str]]:
+    out = []
     for root in roots:
-        result = lint_paths([root], config=False, project_root=root, jobs=jobs)
-        seen += result.files_seen
-        parsed += result.files_parsed
-        findings += len(result.findings)
-        errors += len(result.internal_errors)
-        for err in result.internal_errors:
-            print(f"INTERNAL ERROR {err.path}\n{err.error}", file=sys.stderr)
-    lint_time = time.perf_counter() - start
-    sample = files[:: max(1, len(files) // parse_sample)] if parse_sample else files
-    parse_time = bare_parse(sample, jobs) * len(files) / max(1, len(sample))
-    note = "" if sample is files else f" (extrapolated from {len(sample)} files)"
-    print(f"== {label}: {len(files)} files, {size / 1e6:.1f} MB")
-    print(f"durable-lint      {lint_time:8.2f} s  ({seen} files seen, {parsed} parsed, "
-          f"{findings} findings, {errors} internal errors)")
-    print(f"bare libcst parse {parse_time:8.2f} s{note}, {jobs} processes")
-    print(f"ratio             {lint_time / parse_time:8.2f}x")
+        for path in py_files(root):
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            if any(m in text for m in ORCHESTRATOR_MARKERS):
+                out.append((path, text))
+    return out
 
 
-def bench_full_sample(root: Path, every: int, jobs: int) -> None:
-    files = py_files(root)[::every]
-    start = time.perf_counter()
-    with ProcessPoolExecutor(jobs) as pool:
-        rows = list(pool.map(_full, map(str, files), chunksize=4))
-    lint_time = time.perf_counter() - start
-    parse_time = bare_parse(files, jobs)
-    errors = [r for r in rows if r[1]]
-    print(f"== full analysis, no pre-filter, every rule: {len(files)} files (every {every}th)")
-    print(f"durable-lint      {lint_time:8.2f} s  ({sum(r[2] for r in rows)} DF001, "
-          f"{len(errors)} files with internal errors)")
-    print(f"bare libcst parse {parse_time:8.2f} s, {jobs} processes")
-    print(f"ratio             {lint_time / parse_time:8.2f}x")
-    for path, *_ in errors:
-        print(f"INTERNAL ERROR {path}", file=sys.stderr)
+def parse_all(texts: list[str]) -> None:
+    for text in texts:
+        try:
+            cst.parse_module(text)
+        except Exception:
+            pass
+
+
+def lint_all(files: list[tuple[Path, str]]) -> int:
+    errors = 0
+    for path, text in files:
+        errors += len(lint_source(text, str(path), unsafe_fixes=True).internal_errors)
+    return errors
+
+
+def bench_orchestrators(roots: list[Path], repeat: int, fixit: str | None) -> None:
+    files = orchestrator_files(roots)
+    texts = [t for _, t in files]
+    size = sum(len(t) for t in texts)
+    parse = median_time(lambda: parse_all(texts), repeat)
+    lint = median_time(lambda: lint_all(files), repeat)
+    print(f"== files with orchestrators: {len(files)} files, {size / 1e3:.0f} kB, "
+          f"median of {repeat}")
+    print(f"bare libcst parse   {parse:8.3f} s")
+    print(f"durable-lint        {lint:8.3f} s   ratio {lint / parse:5.2f}x  (target <= 4x); "
+          f"internal errors: {lint_all(files)}")
+    if fixit:
+        paths = [str(p) for p, _ in files]
+        cmd = [fixit, "-m", "fixit", "lint", *paths]
+        fx = median_time(lambda: subprocess.run(cmd, capture_output=True), repeat)
+        startup = median_time(lambda: subprocess.run([fixit, "-c", "import fixit"],
+                                                     capture_output=True), repeat)
+        print(f"fixit lint          {fx:8.3f} s   ratio {fx / parse:5.2f}x  "
+              f"(includes {startup:.3f} s interpreter start and import)")
+
+
+def bench_general(sample: int, repeat: int) -> None:
+    site = Path(sysconfig.get_paths()["purelib"])
+    every = py_files(site)
+    files = every[:: max(1, len(every) // sample)]
+    texts = []
+    for f in files:
+        try:
+            texts.append(f.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            texts.append("")
+    size = sum(len(t) for t in texts)
+    parse = median_time(lambda: parse_all(texts), repeat)
+    result = lint_paths(files, config=False, project_root=site, jobs=1)
+    lint = median_time(lambda: lint_paths(files, config=False, project_root=site, jobs=1),
+                       repeat)
+    print(f"== general code: {len(files)} files of site-packages, {size / 1e6:.1f} MB, "
+          f"median of {repeat}")
+    print(f"bare libcst parse   {parse:8.3f} s")
+    print(f"durable-lint        {lint:8.3f} s   ratio {lint / parse:5.2f}x  "
+          f"({result.files_parsed} parsed, {len(result.internal_errors)} internal errors)")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("corpus", choices=["apps", "site-packages"])
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--parse-sample", type=int, default=400,
-                        help="files to time bare parsing on (0: all)")
-    parser.add_argument("--full-sample", type=int, default=0,
-                        help="also fully analyse every N-th file (0: skip)")
+    parser.add_argument("--extra", action="append", default=[], type=Path,
+                        help="another folder of apps (repeatable)")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--site-sample", type=int, default=200,
+                        help="site-packages files for the general-code run (0: skip)")
+    parser.add_argument("--fixit", help="a Python interpreter with Fixit installed")
     args = parser.parse_args()
-    if args.corpus == "apps":
-        roots = [REPO / d for d in APP_DIRS if (REPO / d).is_dir()]
-        app_roots = [p.parent for r in roots for p in r.rglob("host.json")] or roots
-        bench_tree("durable apps", sorted(set(app_roots)), args.jobs, 0)
-        return 0
-    site = Path(sysconfig.get_paths()["purelib"])
-    bench_tree(f"site-packages {site}", [site], args.jobs, args.parse_sample)
-    if args.full_sample:
-        bench_full_sample(site, args.full_sample, args.jobs)
+    roots = [REPO / d for d in APP_DIRS if (REPO / d).is_dir()] + args.extra
+    bench_orchestrators(roots, args.repeat, args.fixit)
+    if args.site_sample:
+        bench_general(args.site_sample, args.repeat)
     return 0
 
 
