@@ -126,3 +126,19 @@ def runtime(**kwargs: Any) -> InMemoryRuntime:
     rt.register_activity("double", double)
     rt.register_entity("Counter", counter)
     return rt
+
+
+def shaped(context: df.DurableOrchestrationContext):
+    """Steps of the input's widths: 1 is one call, n > 1 a fan-out of n calls."""
+    total = 0
+    for step, width in enumerate(context.get_input()):
+        if width == 1:
+            total += yield context.call_activity("double", step)
+        else:
+            done = yield context.task_all([context.call_activity("double", step * 10 + i)
+                                           for i in range(width)])
+            total += sum(done)
+    return total
+
+
+ORCHESTRATORS["shaped"] = shaped
