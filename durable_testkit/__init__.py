@@ -20,6 +20,7 @@ _EXPORTS: Dict[str, str] = {
     "AppFunctions": "app",
     "check_at_least_once": "fault_check",
     "check_histories": "replay",
+    "corpus_path": "importers",
     "Decision": "policy",
     "DecisionKind": "policy",
     "DEFAULT_START_TIME": "clock",
@@ -38,6 +39,10 @@ _EXPORTS: Dict[str, str] = {
     "HistoryImportError": "errors",
     "HostDefaultPolicy": "policy",
     "HttpHandlerMissing": "errors",
+    "import_histories": "importers",
+    "import_history": "importers",
+    "import_to_corpus": "importers",
+    "ImportOutcome": "importers",
     "InMemoryClient": "client",
     "InMemoryRuntime": "runtime",
     "InputFileError": "errors",
@@ -106,6 +111,8 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
                          UnknownInstanceError, UnknownRouteError)
     from .fault_check import (FaultCheckReport, FaultPoint, FaultPointResult,
                               check_at_least_once)
+    from .importers import (ImportOutcome, corpus_path, import_histories, import_history,
+                            import_to_corpus)
     from .history import (EventType, HistoryEvent, InstanceHistory, load_history, render_event,
                           render_timeline, save_history)
     from .policy import (Decision, DecisionKind, HostDefaultPolicy, PlanMismatch, PlannedPolicy,

@@ -17,6 +17,9 @@ module with the same names. What it touches, and why:
 * the orchestration trigger's context JSON and the handle's answer (schema V3),
   :func:`build_context_json` and :func:`invoke_orchestrator`.
 * ``models.utils.http_utils``: the SDK client's aiohttp session (``_server``).
+* ``models.history.HistoryEvent.dt_parse`` (and the client status's): swapped for
+  an exact, cached timestamp parser on import (``_timestamps``; opt out with
+  ``DURABLE_TESTKIT_STOCK_TIMESTAMPS=1``).
 
 App-surface modules (``app``, ``client``, ``_http_functions``, ``_server``) use the
 SDK's public classes through :data:`azure_functions` and :data:`durable_functions`,
@@ -29,7 +32,7 @@ import json
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, cast
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 import azure.durable_functions as durable_functions
 import azure.functions as azure_functions
@@ -37,6 +40,7 @@ from azure.durable_functions import EntityId, OrchestrationRuntimeStatus
 from azure.functions import meta as _meta
 from azure.functions.durable_functions import ActivityTriggerConverter as _Converter
 
+from . import _timestamps
 from .errors import ProtocolError, SerializationError
 
 try:  # the SDK's own serializer (1.6+), so payloads encode exactly as in Azure
@@ -53,6 +57,12 @@ __all__ = ["EntityId", "OrchestrationRuntimeStatus", "azure_functions", "durable
            "entity_handle", "unwrap_function", "sdk_version", "http_utils"]
 
 Handle = Callable[[str], str]
+
+# The SDK re-parses every history timestamp with dateutil on every episode; the host
+# feeds it the whole history each time, so that parse dominated long orchestrations.
+# _timestamps gives identical results from a cache (docs/protocol.md, "Timestamp
+# parsing"); DURABLE_TESTKIT_STOCK_TIMESTAMPS=1 keeps the stock path.
+_timestamps.install()
 
 
 # ---------------------------------------------------------------- payloads
@@ -147,18 +157,19 @@ _CONTEXT_TAIL = (
 _OUT_OF_PROC_LABEL = "\n\n$OutOfProcData$:"
 
 
-def build_context_json(history_json: str, input_text: Optional[str], instance_id: str,
-                       parent_instance_id: Optional[str]) -> str:
+def build_context_json(history: Union[str, Sequence[str]], input_text: Optional[str],
+                       instance_id: str, parent_instance_id: Optional[str]) -> str:
     """The orchestration trigger payload, with the history already serialized.
 
-    ``history_json`` is the comma-joined wire events (without brackets); the host
-    caches it per execution so an episode only serializes its new events.
+    ``history`` is the serialized wire events, comma-joined or as a list of
+    pieces (the host caches them per execution so an episode only serializes
+    its new events). The payload is built with one join, so a long history is
+    copied once, not once per concatenation.
     """
-    return (
-        '{"history":[' + history_json + '],"input":' + json.dumps(input_text)
-        + ',"instanceId":' + json.dumps(instance_id) + ',"isReplaying":false'
-        + ',"parentInstanceId":' + json.dumps(parent_instance_id) + _CONTEXT_TAIL
-    )
+    events = history if isinstance(history, str) else ",".join(history)
+    return "".join(('{"history":[', events, '],"input":', json.dumps(input_text),
+                    ',"instanceId":', json.dumps(instance_id), ',"isReplaying":false',
+                    ',"parentInstanceId":', json.dumps(parent_instance_id), _CONTEXT_TAIL))
 
 
 @dataclass
@@ -174,10 +185,28 @@ class EpisodeResponse:
     crashed: Optional[BaseException] = None  # an SDK-internal error without the out-of-proc label
     stack: str = ""  # the user exception's traceback, for the failure details
     sdk_seconds: float = 0.0  # time inside the SDK's handle alone (the benchmarks' floor)
+    # The actions' JSON text, and whether it began with the previous answer's unchanged
+    # (then ``actions`` is the previous list plus the parsed tail).
+    actions_text: str = ""
+    kept_prefix: bool = False
 
 
-def invoke_orchestrator(handle: Callable[[Any], Any], context_json: str) -> EpisodeResponse:
-    """Call the real SDK handle once and read its answer, as the extension does."""
+#: A previous answer's actions: (their JSON text, the parsed list).
+KnownActions = Optional[Tuple[str, List[Dict[str, Any]]]]
+
+_ACTIONS_KEY = '"actions": [['
+_DECODER = json.JSONDecoder()
+
+
+def invoke_orchestrator(handle: Callable[[Any], Any], context_json: str,
+                        known: KnownActions = None) -> EpisodeResponse:
+    """Call the real SDK handle once and read its answer, as the extension does.
+
+    ``known`` is the previous answer's actions for this execution. The SDK
+    answers with the whole action list every episode; when its text starts with
+    the known actions' text unchanged, only the new tail is parsed, so reading
+    the answer costs what the episode added, not what the history holds.
+    """
     started = time.perf_counter()
     try:
         raw = handle(context_json)
@@ -191,8 +220,7 @@ def invoke_orchestrator(handle: Callable[[Any], Any], context_json: str) -> Epis
             return EpisodeResponse(False, [], None, f"{type(exc).__name__}: {exc}", None,
                                    "", crashed=exc, stack=stack, sdk_seconds=elapsed)
         raw = text[cut + len(_OUT_OF_PROC_LABEL):]
-        state = json.loads(raw)
-        resp = _read_state(state, raw)
+        resp = _read_answer(raw, known)
         if not resp.error:
             resp.error = text[:cut] or type(exc).__name__
         resp.stack = stack
@@ -203,12 +231,45 @@ def invoke_orchestrator(handle: Callable[[Any], Any], context_json: str) -> Epis
         raise ProtocolError(
             f"the orchestrator handle returned {type(raw).__name__}, not the JSON string "
             "the out-of-process protocol requires (is this a df.Orchestrator.create handle?)")
-    resp = _read_state(json.loads(raw), raw)
+    resp = _read_answer(raw, known)
     resp.sdk_seconds = elapsed
     return resp
 
 
-def _read_state(state: Dict[str, Any], raw: str) -> EpisodeResponse:
+def _read_answer(raw: str, known: KnownActions) -> EpisodeResponse:
+    """Parse the SDK's answer; the actions incrementally where the text allows it."""
+    start = raw.find(_ACTIONS_KEY)
+    if start < 0:
+        return _read_state(json.loads(raw), raw)
+    first = start + len(_ACTIONS_KEY)
+    if known is not None and known[0] and raw.startswith(known[0], first):
+        # The answer repeats the known actions' text: parse only what follows.
+        pos = first + len(known[0])
+        tail: List[Dict[str, Any]] = []
+        while raw.startswith(", ", pos):
+            action, pos = _DECODER.raw_decode(raw, pos + 2)
+            tail.append(action)
+        if raw.startswith("]]", pos):
+            rest = json.loads(raw[:start] + '"actions": []' + raw[pos + 2:])
+            resp = _read_state(rest, raw, known[1] + tail if tail else known[1])
+            resp.actions_text = raw[first:pos]
+            resp.kept_prefix = True
+            return resp
+    # First answer, or the earlier actions changed: parse the whole list, keep its text.
+    outer, end = _DECODER.raw_decode(raw, start + len('"actions": '))
+    rest = json.loads(raw[:start] + '"actions": []' + raw[end:])
+    if not isinstance(outer, list) or len(outer) > 1 or not raw.startswith("]]", end - 2):
+        rest["actions"] = outer
+        return _read_state(rest, raw)
+    resp = _read_state(rest, raw, outer[0] if outer else [])
+    resp.actions_text = raw[first:end - 2]
+    return resp
+
+
+def _read_state(state: Dict[str, Any], raw: str,
+                flat_actions: Optional[List[Dict[str, Any]]] = None) -> EpisodeResponse:
+    if flat_actions is not None:
+        state["actions"] = [flat_actions]
     actions = state.get("actions") or []
     if "schemaVersion" not in state:
         raise ProtocolError(
@@ -233,6 +294,13 @@ def _read_state(state: Dict[str, Any], raw: str) -> EpisodeResponse:
 def http_utils() -> Any:
     """The SDK client's transport module (its aiohttp session lives there)."""
     from azure.durable_functions.models.utils import http_utils as module
+
+    return module
+
+
+def client_module() -> Any:
+    """The module of ``DurableOrchestrationClient``: its poll loop reads ``time`` and ``sleep`` there."""
+    from azure.durable_functions.models import DurableOrchestrationClient as module
 
     return module
 

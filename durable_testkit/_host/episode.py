@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .. import _protocol as p
 from .. import _sdk
 from .. import _wire as w
 from .._replay import NonDeterminism, ReplayShim, Slot
-from .._watchdog import EpisodeTimeout, Watchdog
+from .._guard import Guard
 from ..errors import HistoryFormatError, RunawayOrchestrator
 from .records import Execution
 
@@ -26,6 +26,9 @@ __all__ = ["EpisodeEnd", "EpisodeOutcome", "run_episode", "close_episode", "repl
 
 #: The host's prefix for a non-determinism failure (ext: OutOfProcOrchestrationShim).
 ND_PREFIX = "Non-Deterministic workflow detected: "
+
+#: Guards episodes run without a runtime (stored-history replay); its state is per call.
+_DEFAULT_GUARD = Guard()
 
 
 class EpisodeEnd(enum.Enum):
@@ -66,47 +69,51 @@ class EpisodeOutcome:
     divergence: Optional[NonDeterminism] = None
     crashed: Optional[BaseException] = None
     continue_as_new_input: Optional[str] = None
-    actions: Tuple[Dict[str, Any], ...] = ()
+    # The SDK's action list (shared with the execution's replay state: read, don't change).
+    actions: Sequence[Dict[str, Any]] = ()
     sdk_seconds: float = 0.0
     is_done: bool = False  # what the SDK said (an uncancelled timer can keep it RUNNING)
 
 
 def run_episode(execution: Execution, base: int, handle: Callable[[str], str], *,
                 instance_id: str, orchestrator: str, parent_instance_id: Optional[str],
-                timeout: Optional[float], raise_with: str) -> EpisodeOutcome:
+                timeout: Optional[float], raise_with: str,
+                guard: Optional[Guard] = None) -> EpisodeOutcome:
     """Run the episode whose new events are ``execution.history[base:]``.
+
+    The SDK call runs under ``guard`` (the runtime's; a shared one otherwise),
+    which stops waiting for it after ``timeout`` seconds, blocked or not.
 
     Raises:
         RunawayOrchestrator: one call into the orchestrator ran past ``timeout``
             wall-clock seconds (``raise_with`` names the setting to raise).
     """
     execution.new_dumps = [p.dumps_wire(e) for e in execution.history[base:]]
-    new_json = ",".join(execution.new_dumps)
-    played = execution.played_json
-    history_json = (played + "," + new_json) if played and new_json else (played or new_json)
-    context = _sdk.build_context_json(history_json, execution.input_text, instance_id,
-                                      parent_instance_id)
-    try:
-        with Watchdog.guard(timeout):
-            resp = _sdk.invoke_orchestrator(handle, context)
-    except EpisodeTimeout:
-        raise RunawayOrchestrator(instance_id, orchestrator, timeout or 0,
-                                  "seconds in one episode without yielding",
-                                  raise_with) from None
+    context = _sdk.build_context_json(execution.played + execution.new_dumps,
+                                      execution.input_text, instance_id, parent_instance_id)
+    known = execution.actions_text
+    if known is not None and known[1] is not execution.last_actions:
+        known = None  # the actions were reset (a lost episode): read the answer whole
+    resp = (guard or _DEFAULT_GUARD).run(
+        lambda: _sdk.invoke_orchestrator(handle, context, known), timeout,
+        lambda: RunawayOrchestrator(instance_id, orchestrator, timeout or 0,
+                                    "seconds in one episode without yielding", raise_with))
     if resp.crashed is not None:
         return EpisodeOutcome(EpisodeEnd.CRASHED, error=resp.error, stack=resp.stack,
                               crashed=resp.crashed, sdk_seconds=resp.sdk_seconds)
     # The extension replays the actions on its own context before anything else.
     try:
-        slots = _replay(execution, resp.actions, base, instance_id, orchestrator)
+        slots = _replay(execution, resp.actions, base, instance_id, orchestrator,
+                        resp.kept_prefix)
     except NonDeterminism as nd:
-        return EpisodeOutcome(EpisodeEnd.DIVERGED, divergence=nd, actions=tuple(resp.actions),
+        return EpisodeOutcome(EpisodeEnd.DIVERGED, divergence=nd, actions=resp.actions,
                               sdk_seconds=resp.sdk_seconds)
     shim = execution.shim
     shim.mark_scheduled(slots)
     execution.last_actions = resp.actions
+    execution.actions_text = (resp.actions_text, resp.actions) if resp.actions_text else None
     common: Dict[str, Any] = dict(slots=tuple(slots), custom_status=resp.custom_status,
-                                  actions=tuple(resp.actions), sdk_seconds=resp.sdk_seconds,
+                                  actions=resp.actions, sdk_seconds=resp.sdk_seconds,
                                   output=resp.output, is_done=resp.is_done)
     if resp.error:
         return EpisodeOutcome(EpisodeEnd.FAILED, error=resp.error, stack=resp.stack, **common)
@@ -123,11 +130,18 @@ def run_episode(execution: Execution, base: int, handle: Callable[[str], str], *
 
 
 def _replay(execution: Execution, actions: List[Dict[str, Any]], base: int, instance_id: str,
-            orchestrator: str) -> List[Slot]:
-    """Feed the extension-side replay: incrementally, or from scratch if the actions changed."""
+            orchestrator: str, kept_prefix: bool) -> List[Slot]:
+    """Feed the extension-side replay: incrementally, or from scratch if the actions changed.
+
+    ``kept_prefix`` means the SDK's answer repeated the earlier actions' text
+    unchanged (checked while reading it), so no comparison is needed here.
+    """
+    history = execution.history
+    if kept_prefix:
+        return execution.shim.feed(actions, ((base + i, e) for i, e in
+                                             enumerate(history[base:])))
     old = execution.last_actions
     n = len(old)
-    history = execution.history
     if len(actions) >= n and actions[:n] == old:
         return execution.shim.feed(actions, ((base + i, e) for i, e in
                                              enumerate(history[base:])))
@@ -154,9 +168,8 @@ def close_episode(execution: Execution, base: int, closing: List[Dict[str, Any]]
         start = base + len(parts)
         execution.new_dumps = []
     parts.extend(p.dumps_wire(dict(e, IsPlayed=True)) for e in history[start:])
-    chunk = ",".join(parts)
-    execution.played_json = (execution.played_json + "," + chunk) \
-        if execution.played_json else chunk
+    if parts:
+        execution.played.append(",".join(parts))
 
 
 def crash_hint(error: str) -> str:

@@ -43,8 +43,8 @@ class Message:
 class Execution:
     """One execution of an instance (continue-as-new starts the next)."""
 
-    __slots__ = ("execution_id", "input_text", "history", "played_json", "new_dumps", "shim",
-                 "last_actions", "episodes", "started", "number")
+    __slots__ = ("execution_id", "input_text", "history", "played", "new_dumps", "shim",
+                 "last_actions", "actions_text", "episodes", "started", "number")
 
     def __init__(self, instance_id: str, execution_id: str, orchestrator: str,
                  input_text: Optional[str], number: int = 1) -> None:
@@ -52,14 +52,30 @@ class Execution:
         self.input_text = input_text
         self.number = number
         self.history: List[Dict[str, Any]] = []
-        # The serialized events of finished episodes (IsPlayed=true), joined by commas:
-        # an episode serializes only its new events.
-        self.played_json = ""
+        # The serialized events of finished episodes (IsPlayed=true), one comma-joined
+        # piece per episode: an episode serializes only its new events, and the pieces
+        # are joined once, into the context JSON.
+        self.played: List[str] = []
         self.new_dumps: List[str] = []  # this episode's new events, serialized once
         self.shim = ReplayShim(instance_id, execution_id, orchestrator)
         self.last_actions: List[Dict[str, Any]] = []
+        # The JSON text of last_actions in the SDK's answer, and the list it belongs to:
+        # the next answer is parsed from where this text ends (_sdk.invoke_orchestrator).
+        self.actions_text: Optional[Tuple[str, List[Dict[str, Any]]]] = None
         self.episodes = 0
         self.started = False
+
+
+    @property
+    def played_json(self) -> str:
+        """The finished episodes' events as one comma-joined string."""
+        if len(self.played) > 1:
+            self.played[:] = [",".join(self.played)]
+        return self.played[0] if self.played else ""
+
+    @played_json.setter
+    def played_json(self, text: str) -> None:
+        self.played = [text] if text else []
 
 
 class Instance:

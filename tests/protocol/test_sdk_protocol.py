@@ -12,6 +12,7 @@ import azure.durable_functions as df
 import pytest
 
 from durable_testkit import _protocol as p
+from durable_testkit import _sdk
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
@@ -29,10 +30,10 @@ def started(name: str = "orch", input_text: str = "null") -> list:
                OrchestrationInstance={"InstanceId": "i1", "ExecutionId": "e1"})]
 
 
-def episode(fn, history: list, input_text: str = "null") -> p.EpisodeResponse:
+def episode(fn, history: list, input_text: str = "null") -> _sdk.EpisodeResponse:
     joined = ",".join(json.dumps(e) for e in history)
-    return p.invoke_orchestrator(df.Orchestrator.create(fn),
-                                 p.build_context_json(joined, input_text, "i1", None))
+    return _sdk.invoke_orchestrator(df.Orchestrator.create(fn),
+                                 _sdk.build_context_json(joined, input_text, "i1", None))
 
 
 def test_the_sdk_answers_with_schema_v3_and_one_flat_action_list() -> None:
