@@ -14,7 +14,6 @@ from durable_testkit.errors import AppDiscoveryError
 from durable_testkit.runtime import InMemoryRuntime
 
 from ._stash import involved, phase_failed
-from .histories import record_histories
 from .options import MARKER, DurableSettings, parse_start_time, resolve_settings
 
 __all__ = ["durable_client", "durable_runtime", "orchestration_scenario",
@@ -69,7 +68,11 @@ def durable_runtime(request: pytest.FixtureRequest) -> Iterator[InMemoryRuntime]
             unused = rt.unused_mocks
             if unused:
                 pytest.fail(unused_mocks_message(unused, item.nodeid), pytrace=False)
-        record_histories(item, rt)  # --durable-record=DIR (histories.py)
+        # --durable-record=DIR. Imported here: histories is a plugin pytest imports itself
+        # (pytest_plugins), and importing it first would cost it assertion rewriting.
+        from .histories import record_histories
+
+        record_histories(item, rt)
     finally:
         rt.close()
 
