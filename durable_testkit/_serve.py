@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
 from . import _management_api as api
+from ._loopback_http import DEFAULT_MAX_BODY
 from ._http_functions import routes
 from ._server import LoopbackServer, RealTimeDriver, install_session_per_loop
 from .runtime import InMemoryRuntime
@@ -18,17 +19,21 @@ __all__ = ["serve"]
 
 
 def serve(app: Any, *, host: str = "127.0.0.1", port: int = 7071,
-          out: Callable[[str], None] = print, stop: Optional[threading.Event] = None) -> None:
+          out: Callable[[str], None] = print, stop: Optional[threading.Event] = None,
+          max_body: int = DEFAULT_MAX_BODY, public_url: Optional[str] = None) -> None:
     """Serve ``app``'s HTTP triggers and the management API on real time until ``stop`` is set.
 
     Prints the listening origin and each route at start-up, then each
     orchestration's status changes. ``stop`` defaults to an event set by
-    SIGINT/SIGTERM (main thread only).
+    SIGINT/SIGTERM (main thread only). ``max_body`` bounds request bodies (413
+    past it); ``public_url`` is the origin clients use when it is not the bound
+    address (a proxy), accepted as Host and used in status URLs.
     """
     import signal
 
     rt = InMemoryRuntime.from_app(app, start_time=datetime.now(timezone.utc))
-    server = LoopbackServer(rt, host, port, http_functions=True)
+    server = LoopbackServer(rt, host, port, http_functions=True, max_body=max_body,
+                            public_url=public_url)
     install_session_per_loop()
 
     def log(message: str) -> None:

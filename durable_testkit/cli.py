@@ -1,6 +1,7 @@
 """``durable-testkit`` console script: argument parsing only; the work is in library modules.
 
-    durable-testkit serve APP [--port 7071] [--host 127.0.0.1]
+    durable-testkit serve APP [--port 7071] [--host 127.0.0.1] [--max-body BYTES]
+                              [--public-url URL]
     durable-testkit show HISTORY_FILE...
     durable-testkit replay APP HISTORY_FILE... [--strict] [--version V]
                                               [--coverage] [--fail-under N]
@@ -52,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="TCP port (default 7071, like func start; 0 picks a free one)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="interface to listen on (default 127.0.0.1: loopback only)")
+    serve.add_argument("--max-body", type=int, default=None, metavar="BYTES",
+                       help="largest request body accepted (default 8 MiB; larger: 413)")
+    serve.add_argument("--public-url", default=None, metavar="URL",
+                       help="the origin clients reach the server by, when not the bound "
+                            "address (accepted as Host, used in status URLs)")
     show = sub.add_parser(
         "show", help="print saved histories as timelines",
         description="Print each HISTORY_FILE as a timeline. A bad file is reported on "
@@ -115,7 +121,11 @@ def _one_line(text: str) -> str:
 def _serve(args: argparse.Namespace) -> int:
     from ._serve import serve
 
-    serve(args.app, host=args.host, port=args.port, out=lambda s: print(s, flush=True))
+    from ._loopback_http import DEFAULT_MAX_BODY
+
+    serve(args.app, host=args.host, port=args.port, out=lambda s: print(s, flush=True),
+          max_body=args.max_body if args.max_body is not None else DEFAULT_MAX_BODY,
+          public_url=args.public_url)
     return EXIT_OK
 
 
