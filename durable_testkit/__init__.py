@@ -26,6 +26,10 @@ _EXPORTS: Dict[str, str] = {
     "DEFAULT_START_TIME": "clock",
     "discover_app": "app",
     "Divergence": "status",
+    "DeterminismProbeError": "errors",
+    "DeterminismProbeWarning": "errors",
+    "VersionMismatchError": "errors",
+    "CoverageUnavailableError": "errors",
     "DurableTestkitError": "errors",
     "EventType": "history",
     "FaultCheckFailed": "errors",
@@ -56,7 +60,7 @@ _EXPORTS: Dict[str, str] = {
     "OrchestrationScenario": "scenario",
     "OrchestrationStuck": "errors",
     "PendingTask": "scenario",
-    "PlanMismatch": "policy",
+    "PlanMismatch": "errors",
     "PlannedPolicy": "policy",
     "ProtocolError": "errors",
     "render_event": "history",
@@ -115,7 +119,9 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
                             import_to_corpus)
     from .history import (EventType, HistoryEvent, InstanceHistory, load_history, render_event,
                           render_timeline, save_history)
-    from .policy import (Decision, DecisionKind, HostDefaultPolicy, PlanMismatch, PlannedPolicy,
+    from .errors import (CoverageUnavailableError, DeterminismProbeError,
+                         DeterminismProbeWarning, PlanMismatch, VersionMismatchError)
+    from .policy import (Decision, DecisionKind, HostDefaultPolicy, PlannedPolicy,
                          SchedulingPolicy, SeededPolicy, TraceEntry, WorkKind, WorkSubject)
     from .replay import ReplayCheck, ReplayResult, check_histories, replay_episode, replay_history
     from .runtime import InMemoryRuntime, RuntimeStats

@@ -31,6 +31,7 @@ __all__ = [
     "DeterminismProbeWarning",
     "VersionMismatchError",
     "CoverageUnavailableError",
+    "PlanMismatch",
 ]
 
 
@@ -417,3 +418,20 @@ class CoverageUnavailableError(DurableTestkitError):
         super().__init__(
             f"{what} needs coverage.py, which is not installed. Install it with "
             "'pip install durable-testkit[coverage]' (or 'pip install coverage>=7').")
+
+
+class PlanMismatch(DurableTestkitError):
+    """A planned run asked a decision the plan did not expect: the code or set-up changed."""
+
+    def __init__(self, index: int, expected: str, actual_kind: str,
+                 options: Sequence[str]) -> None:
+        self.index = index
+        self.expected = expected
+        self.actual_kind = actual_kind
+        self.options = tuple(options)
+        shown = "; ".join(self.options[:3]) + ("..." if len(self.options) > 3 else "")
+        super().__init__(
+            f"Decision {index} of the plan was recorded as a {expected} decision, but this run "
+            f"asks a {actual_kind} decision ({len(self.options)} options: {shown}). "
+            "The orchestration, its mocks or its inputs changed since the plan was saved; "
+            "record the plan again from the failing example.")

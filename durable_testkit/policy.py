@@ -19,13 +19,13 @@ import json
 import os
 import random
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from .errors import DurableTestkitError
+from .errors import DurableTestkitError, PlanMismatch
 
 __all__ = ["Decision", "DecisionKind", "WorkKind", "WorkSubject", "TraceEntry",
-           "SchedulingPolicy", "HostDefaultPolicy", "SeededPolicy", "PlannedPolicy",
-           "PlanMismatch"]
+           "SchedulingPolicy", "HostDefaultPolicy", "SeededPolicy", "PlannedPolicy"]
 
 
 class DecisionKind(str, enum.Enum):
@@ -37,6 +37,15 @@ class DecisionKind(str, enum.Enum):
     """Option i delivers all but the last i waiting messages to one episode or entity batch."""
     RECORD_COMPLETION = "record-completion"
     """0 records an activity's completion; 1 loses it and the activity runs again."""
+    DUPLICATE_ACTIVITY = "duplicate-activity"
+    """0 delivers an activity's work item once; 1 delivers it twice (both run, the second
+    completion is dropped). Asked only of policies that want it (:meth:`SchedulingPolicy.wants`)."""
+    CRASH_EPISODE = "crash-episode"
+    """0 commits an episode; 1 loses it after it ran (the worker died), so its messages are
+    delivered again. Asked only of policies that want it."""
+    DELAY_ACTIVITY = "delay-activity"
+    """Option i delivers an activity's completion i steps of virtual time late (0: at once).
+    Asked only of policies that want it."""
 
     def __str__(self) -> str:
         return self.value
@@ -46,6 +55,19 @@ class DecisionKind(str, enum.Enum):
 NEXT_WORK = DecisionKind.NEXT_WORK
 BATCH = DecisionKind.BATCH
 RECORD_COMPLETION = DecisionKind.RECORD_COMPLETION
+
+# The decisions every policy is asked (the scheduler asks them of any policy but the host
+# default); the later kinds are asked only of a policy whose ``wants`` says so, so adding
+# them changed nothing for existing policies (a SeededPolicy run asks what it always did).
+_ALWAYS_ASKED = frozenset({DecisionKind.NEXT_WORK.value, DecisionKind.BATCH.value,
+                           DecisionKind.RECORD_COMPLETION.value})
+
+
+#: What option i of a delay-activity decision delays a completion by (virtual time). Fixed,
+#: so a saved plan (which keeps only the option numbers) replays the same delays.
+DELAY_STEPS: Tuple[timedelta, ...] = (
+    timedelta(0), timedelta(seconds=1), timedelta(seconds=10), timedelta(minutes=1),
+    timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(days=1))
 
 
 class WorkKind(str, enum.Enum):
@@ -130,6 +152,16 @@ class SchedulingPolicy:
         """Return the index of the option to take."""
         return 0
 
+    def wants(self, kind: str) -> bool:
+        """Whether the host should ask this policy decisions of ``kind``.
+
+        True for next-work, batch and record-completion, which every policy is
+        asked; False for the fault decisions (duplicate-activity, crash-episode,
+        delay-activity), which a policy opts into by overriding this. The host
+        reads it once, when the runtime is built.
+        """
+        return str(kind) in _ALWAYS_ASKED
+
 
 class HostDefaultPolicy(SchedulingPolicy):
     """What the Durable host does: FIFO work, full batches, every completion recorded."""
@@ -173,21 +205,6 @@ PLAN_FORMAT = "durable-testkit/plan"
 PLAN_VERSION = 1
 
 
-class PlanMismatch(DurableTestkitError):
-    """A planned run asked a decision the plan did not expect: the code or set-up changed."""
-
-    def __init__(self, index: int, expected: str, actual: Decision) -> None:
-        self.index = index
-        self.expected = expected
-        self.actual = actual
-        super().__init__(
-            f"Decision {index} of the plan was recorded as a {expected} decision, but this run "
-            f"asks a {actual.kind} decision ({len(actual.options)} options: "
-            f"{'; '.join(actual.options[:3])}{'...' if len(actual.options) > 3 else ''}). "
-            "The orchestration, its mocks or its inputs changed since the plan was saved; "
-            "record the plan again from the failing example.")
-
-
 class PlannedPolicy(SchedulingPolicy):
     """Replays a recorded trace exactly: decision i takes the choice recorded at i.
 
@@ -205,6 +222,12 @@ class PlannedPolicy(SchedulingPolicy):
             (str(d.kind), d.choice) if isinstance(d, TraceEntry) else (str(d[0]), int(d[1]))
             for d in decisions]
         self.position = 0
+        self._kinds = frozenset(kind for kind, _ in self.decisions)
+
+    def wants(self, kind: str) -> bool:
+        # A recorded run that wanted a fault decision recorded every one it was asked
+        # (choice 0 included), so its kinds say exactly what the replay must be asked.
+        return str(kind) in _ALWAYS_ASKED or str(kind) in self._kinds
 
     def decide(self, decision: Decision) -> int:
         index = self.position
@@ -213,9 +236,10 @@ class PlannedPolicy(SchedulingPolicy):
             return 0
         kind, choice = self.decisions[index]
         if kind != str(decision.kind):
-            raise PlanMismatch(index, kind, decision)
+            raise PlanMismatch(index, kind, str(decision.kind), decision.options)
         if not 0 <= choice < len(decision.options):
-            raise PlanMismatch(index, f"{kind} (option {choice})", decision)
+            raise PlanMismatch(index, f"{kind} (option {choice})", str(decision.kind),
+                               decision.options)
         return choice
 
     def to_json(self) -> Dict[str, Any]:
