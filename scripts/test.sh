@@ -16,7 +16,7 @@ python3 -m venv "$newest"
 "$newest/bin/python" -m pip install -q -e ".[dev]"
 echo "== newest SDK: $("$newest/bin/python" -m pip show azure-functions-durable | grep ^Version)"
 "$newest/bin/python" -m mypy   # strict, on the files [tool.mypy] lists
-"$newest/bin/python" -m pytest -q
+"$newest/bin/python" -m pytest -q -n 2
 for example in examples/*/; do
   # each example is an app of its own, with its own pytest configuration
   (cd "$example" && "$newest/bin/python" -m pytest -q)
