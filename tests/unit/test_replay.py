@@ -89,5 +89,7 @@ def test_cli_replay_checks_stored_histories_against_an_app(tmp_path, capsys) -> 
     assert "ok   " in capsys.readouterr().out
     assert main(["replay", str(changed), str(history)]) == 1
     out = capsys.readouterr().out
-    assert out.startswith(f"FAIL {history} (orch): Non-deterministic replay of orchestrator")
+    # One line per file, then the divergence beneath it.
+    assert out.startswith(f"FAIL {history} (orch): no longer replays (history event ")
+    assert "\n    Non-deterministic replay of orchestrator 'orch'" in out
     assert main(["replay", str(tmp_path / "missing"), str(history)]) == 2
