@@ -39,6 +39,14 @@ class DurableTestkitError(Exception):
     """Base class of every error raised by durable-testkit."""
 
 
+def did_you_mean(name: Optional[str], known: Sequence[str]) -> str:
+    """`` Did you mean 'x'?`` for the closest known name, or "" when none is close."""
+    from difflib import get_close_matches
+
+    close = get_close_matches(name or "", list(known), n=1)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
 class HistoryFormatError(DurableTestkitError, ValueError):
     """A history file or history JSON is malformed.
 
@@ -200,10 +208,7 @@ class UnknownFunctionError(DurableTestkitError, LookupError):
         self.name = name
         self.kind = kind
         self.known = sorted(known)
-        from difflib import get_close_matches
-
-        close = get_close_matches(name, self.known, n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
+        hint = did_you_mean(name, self.known)
         listed = ", ".join(self.known) or "(none)"
         super().__init__(
             f"No {kind} named '{name}' is registered.{hint} Registered {kind}s: {listed}.")

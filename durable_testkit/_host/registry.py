@@ -7,11 +7,10 @@ is built here, for every caller.
 from __future__ import annotations
 
 from datetime import timedelta
-from difflib import get_close_matches
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Union
 
 from .. import _sdk
-from ..errors import InvalidOperationError, UnknownFunctionError
+from ..errors import InvalidOperationError, UnknownFunctionError, did_you_mean
 
 __all__ = ["Registry", "ActivityRegistration", "OrchestratorRegistration", "Mock",
            "missing_function_text", "Duration"]
@@ -178,9 +177,9 @@ def missing_function_text(name: Optional[str], kind: str, known: Sequence[str],
     else:
         listed = ", ".join(f"'{n}'" for n in sorted(known))
         msg += f"The following are the known {kind} functions: {listed}."
-    close = get_close_matches(name or "", known, n=1)
-    if close:
-        msg += f" Did you mean '{close[0]}'?"
+    hint = did_you_mean(name, known)
+    if hint:
+        msg += hint
     elif name and name.lower() in {o.lower() for o in other}:
         msg += f" '{name}' is registered, but not as {article} {kind} function."
     return msg
