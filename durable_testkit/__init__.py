@@ -20,6 +20,8 @@ _EXPORTS: Dict[str, str] = {
     "AppFunctions": "app",
     "check_at_least_once": "fault_check",
     "check_histories": "replay",
+    "check_history": "replay",
+    "recorded_version": "replay",
     "corpus_path": "importers",
     "Decision": "policy",
     "DecisionKind": "policy",
@@ -123,7 +125,8 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
                          DeterminismProbeWarning, PlanMismatch, VersionMismatchError)
     from .policy import (Decision, DecisionKind, HostDefaultPolicy, PlannedPolicy,
                          SchedulingPolicy, SeededPolicy, TraceEntry, WorkKind, WorkSubject)
-    from .replay import ReplayCheck, ReplayResult, check_histories, replay_episode, replay_history
+    from .replay import (ReplayCheck, ReplayResult, check_histories, check_history,
+                         recorded_version, replay_episode, replay_history)
     from .runtime import InMemoryRuntime, RuntimeStats
     from .scenario import (HistoryBuilder, OrchestrationScenario, PendingTask, TaskKind,
                            next_actions)

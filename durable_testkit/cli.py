@@ -155,7 +155,7 @@ def _replay(args: argparse.Namespace) -> int:
     from ._versions import load_versioning
     from .app import discover_app
     from .errors import AppDiscoveryError, CoverageUnavailableError
-    from .replay import check_one
+    from .replay import check_history
 
     try:
         functions = discover_app(args.app)
@@ -174,8 +174,8 @@ def _replay(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     status = EXIT_OK
     for path in args.history_files:
-        # check_one gives every file its own verdict, whatever the SDK raises on it.
-        check = check_one(functions, path, strict=args.strict, version=args.version,
+        # check_history gives every file its own verdict, whatever the SDK raises on it.
+        check = check_history(functions, path, strict=args.strict, version=args.version,
                           versioning=versioning,
                           around=measure.measuring if measure is not None else None)
         label = f"{'ok  ' if check.ok else 'FAIL'} {check.path} ({check.orchestrator}): "

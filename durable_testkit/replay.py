@@ -25,7 +25,8 @@ from .errors import (DurableTestkitError, HistoryFormatError, NonDeterminismErro
                      VersionMismatchError)
 from .history import ExecutionStarted, InstanceHistory, load_history, render_timeline
 
-__all__ = ["ReplayResult", "ReplayCheck", "replay_history", "replay_episode", "check_histories"]
+__all__ = ["ReplayResult", "ReplayCheck", "replay_history", "replay_episode", "check_histories",
+           "check_history", "recorded_version"]
 
 HistoryLike = Union[InstanceHistory, Sequence[Dict[str, Any]], str, "os.PathLike[str]"]
 
@@ -361,7 +362,7 @@ def check_histories(app: Any, paths: Sequence[Union[str, "os.PathLike[str]"]], *
     versioning = load_versioning(functions.root)
     checks = []
     for path in paths:
-        check = check_one(functions, path, strict=strict, version=version,
+        check = check_history(functions, path, strict=strict, version=version,
                           versioning=versioning)
         if raise_on_failure and not check.ok:
             if check.error is not None:
@@ -371,7 +372,7 @@ def check_histories(app: Any, paths: Sequence[Union[str, "os.PathLike[str]"]], *
     return checks
 
 
-def check_one(functions: Any, path: Union[str, "os.PathLike[str]"], *, strict: bool = False,
+def check_history(functions: Any, path: Union[str, "os.PathLike[str]"], *, strict: bool = False,
               version: Optional[str] = None,
               versioning: Optional[VersioningSettings] = None,
               around: Optional[Callable[[str], Any]] = None) -> ReplayCheck:

@@ -199,7 +199,7 @@ class HistoryItem(pytest.Item):
     """Replays one stored history against the session's app (strict if configured)."""
 
     def runtest(self) -> None:
-        from durable_testkit.replay import check_one
+        from durable_testkit.replay import check_history
 
         corpus = self.config.stash[_CORPUS]
         try:
@@ -207,7 +207,7 @@ class HistoryItem(pytest.Item):
         except _CorpusUsage as exc:
             pytest.fail(str(exc), pytrace=False)
         around = corpus.coverage.measuring if corpus.coverage is not None else None
-        check = check_one(functions, self.path, strict=corpus.strict,
+        check = check_history(functions, self.path, strict=corpus.strict,
                           versioning=corpus.versioning, around=around)
         if check.status == "refused":
             pytest.skip(check.message)

@@ -12,7 +12,7 @@ from durable_testkit._coverage import ReplayCoverage, format_report
 from durable_testkit.app import discover_app
 from durable_testkit.cli import main
 from durable_testkit.errors import CoverageUnavailableError
-from durable_testkit.replay import check_one
+from durable_testkit.replay import check_history
 
 pytest_plugins = ["pytester"]
 
@@ -36,7 +36,7 @@ def measure(app: Path, *paths: Path) -> ReplayCoverage:
     functions = discover_app(str(app))
     cov = ReplayCoverage(functions)
     for path in paths:
-        assert check_one(functions, path, around=cov.measuring).ok
+        assert check_history(functions, path, around=cov.measuring).ok
     return cov
 
 
