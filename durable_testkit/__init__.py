@@ -21,6 +21,7 @@ _EXPORTS: Dict[str, str] = {
     "check_at_least_once": "fault_check",
     "check_histories": "replay",
     "check_history": "replay",
+    "compare_versions": "versions",
     "recorded_version": "replay",
     "corpus_path": "importers",
     "Decision": "policy",
@@ -55,6 +56,7 @@ _EXPORTS: Dict[str, str] = {
     "InstanceHistory": "history",
     "InvalidOperationError": "errors",
     "load_history": "history",
+    "load_versioning": "versions",
     "next_actions": "scenario",
     "NonDeterminismError": "errors",
     "OrchestrationResult": "status",
@@ -84,6 +86,7 @@ _EXPORTS: Dict[str, str] = {
     "UnknownFunctionError": "errors",
     "UnknownInstanceError": "errors",
     "UnknownRouteError": "errors",
+    "VersioningSettings": "versions",
     "VirtualClock": "clock",
     "WorkKind": "policy",
     "WorkSubject": "policy",
@@ -130,4 +133,5 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from .runtime import InMemoryRuntime, RuntimeStats
     from .scenario import (HistoryBuilder, OrchestrationScenario, PendingTask, TaskKind,
                            next_actions)
+    from .versions import VersioningSettings, compare_versions, load_versioning
     from .status import ActivityCall, Divergence, OrchestrationResult, OrchestrationRuntimeStatus

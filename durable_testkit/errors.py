@@ -10,6 +10,7 @@ from typing import Any, Optional, Sequence, Tuple
 
 __all__ = [
     "DurableTestkitError",
+    "did_you_mean",
     "HistoryFormatError",
     "HistoryImportError",
     "NonDeterminismError",
