@@ -5,7 +5,11 @@ Loaded through the ``pytest11`` entry point. One module per concept:
 - ``options``: the ``durable_app`` marker, the ``durable_app`` and
   ``durable_start_time`` ini options and ``--durable-app``;
 - ``fixtures``: ``durable_runtime``, ``durable_client``, ``orchestration_scenario``;
-- ``reports``: the "durable-testkit orchestrations" section of failure reports.
+- ``reports``: the "durable-testkit orchestrations" section of failure reports;
+- ``faults``: the ``durable_faults`` marker and its teardown check (a plugin of its
+  own, loaded through ``pytest_plugins`` below);
+- ``histories``: the ``durable_histories`` corpus collected as tests, ``--durable-record``
+  and ``--durable-replay-coverage`` (a plugin of its own too).
 
 pytest reads hooks and fixtures from this module, so they are re-exported here.
 """
@@ -15,8 +19,9 @@ from .fixtures import durable_client, durable_runtime, orchestration_scenario
 from .options import DurableSettings, pytest_addoption, pytest_configure
 from .reports import pytest_runtest_makereport
 
-# The histories module is a plugin of its own (its options, collection and summary hooks).
-pytest_plugins = ["durable_testkit.pytest_plugin.histories"]
+# The faults module has a pytest_configure of its own (its marker).
+pytest_plugins = ["durable_testkit.pytest_plugin.faults",
+                  "durable_testkit.pytest_plugin.histories"]
 
 __all__ = [
     "DurableSettings",

@@ -55,19 +55,28 @@ def durable_runtime(request: pytest.FixtureRequest) -> Iterator[InMemoryRuntime]
     the ``durable_app`` ini option (none: an empty runtime); virtual time starts at
     the marker's ``start_time`` or the ``durable_start_time`` ini option. At teardown
     the test fails if a ``mock_activity`` mock was never called (opt out with
-    ``@pytest.mark.durable_app(assert_all_mocks_used=False)``).
+    ``@pytest.mark.durable_app(assert_all_mocks_used=False)``) or an injected fault
+    (``@pytest.mark.durable_faults(...)``, ``rt.inject``) never fired (opt out with
+    ``assert_all_faults_fired=False``).
     """
     item = request.node
     settings = resolve_settings(item)
     rt = _build_runtime(settings)
     involved(item).runtimes.append(rt)
+    # Imported here: faults is a plugin pytest imports itself (pytest_plugins), and
+    # importing it first would cost it assertion rewriting.
+    from .faults import check_faults_fired, inject_marked_faults
+
     try:
+        inject_marked_faults(item, rt)  # @pytest.mark.durable_faults(...)
         yield rt
         # A failed test has already said what went wrong; unused mocks would only add noise.
         if settings.assert_all_mocks_used and not phase_failed(item, "call"):
             unused = rt.unused_mocks
             if unused:
                 pytest.fail(unused_mocks_message(unused, item.nodeid), pytrace=False)
+        if settings.assert_all_faults_fired and not phase_failed(item, "call"):
+            check_faults_fired(rt, item.nodeid)
         # --durable-record=DIR. Imported here: histories is a plugin pytest imports itself
         # (pytest_plugins), and importing it first would cost it assertion rewriting.
         from .histories import record_histories

@@ -18,7 +18,6 @@ from durable_testkit.history import render_event, render_timeline
 from durable_testkit.runtime import InMemoryRuntime
 
 from ._stash import involved, record_report
-from .faults import render_faults
 
 if TYPE_CHECKING:  # pragma: no cover
     from pluggy import Result
@@ -86,6 +85,8 @@ def render_runtime(rt: InMemoryRuntime, label: str) -> str:
     ids = rt.instance_ids
     count = f"{len(ids)} orchestration instance{'' if len(ids) == 1 else 's'}"
     lines = [f"{label}: {count}, virtual time now {_time(rt.now)}"]
+    from .faults import render_faults  # a plugin pytest imports itself: see fixtures.py
+
     lines.extend("  " + line for line in render_faults(rt))
     if not ids:
         lines.append("  (no orchestration was started)")
