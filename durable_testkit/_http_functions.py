@@ -19,6 +19,7 @@ from ._sdk import azure_functions as func
 from ._host.ports import RuntimePort
 
 from ._sync import as_coroutine, run_sync
+from ._virtual_wait import sdk_waits_on_virtual_time
 from .errors import InvalidOperationError, UnknownRouteError
 
 __all__ = ["invoke_http", "routes"]
@@ -58,7 +59,7 @@ def routes(app: Any) -> List[Tuple[str, str, str]]:
 
 def invoke_http(rt: RuntimePort, method: str, path: str, body: Any = None,
                 headers: Optional[Mapping[str, str]] = None, *,
-                origin: Optional[str] = None) -> func.HttpResponse:
+                origin: Optional[str] = None, virtual_waits: bool = False) -> func.HttpResponse:
     """Call the HTTP-triggered function routed at ``path`` and return its response.
 
     Args:
@@ -69,6 +70,9 @@ def invoke_http(rt: RuntimePort, method: str, path: str, body: Any = None,
         headers: request headers.
         origin: scheme://host[:port] of the request URL; default the runtime's
             loopback server, so check-status URLs in the response can be followed.
+        virtual_waits: the SDK client's waits inside the function
+            (``wait_for_completion_or_create_check_status_response``) drive the
+            runtime on virtual time (``rt.http`` sets it; ``serve`` runs on real time).
 
     Raises:
         UnknownRouteError: no function's route and methods match.
@@ -111,7 +115,11 @@ def invoke_http(rt: RuntimePort, method: str, path: str, body: Any = None,
             kwargs[name] = outs[name]
     if info.trigger_param not in kwargs:
         kwargs[info.trigger_param] = request
-    returned = _call(rt, info.function, kwargs)
+    if virtual_waits:
+        with sdk_waits_on_virtual_time(rt):
+            returned = _call(rt, info.function, kwargs)
+    else:
+        returned = _call(rt, info.function, kwargs)
     if returned is None and outs:
         returned = next(iter(outs.values())).get()
     return _to_response(info.name, returned)

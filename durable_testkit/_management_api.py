@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, quote, unquote
 from . import _protocol as p
 from . import _sdk
 from ._host.ports import RuntimePort
+from ._host.registry import missing_function_text
 from .errors import DurableTestkitError, InvalidOperationError, UnknownFunctionError
 from .status import TERMINAL_STATUSES
 from .status import OrchestrationRuntimeStatus as Status
@@ -207,10 +208,8 @@ def _start(rt: RuntimePort, name: str, instance_id: Optional[str], q: Dict[str, 
         # SDK 1.5.0+: start_new(version=...) sends ?version=; the instance keeps it.
         instance_id = rt.start(name, value, instance_id, version=q.get("version") or None)
     except UnknownFunctionError as exc:
-        known = ", ".join(exc.known)
-        return _error(400, f"The function '{name}' doesn't exist, is disabled, or is not an "
-                           f"orchestrator function. Additional info: The following are the "
-                           f"known orchestrator functions: {known}.")
+        # ext: HttpApiHandler answers 400 with GetInvalidOrchestratorFunctionMessage.
+        return _error(400, missing_function_text(name, "orchestrator", exc.known))
     except InvalidOperationError as exc:
         return _error(400, str(exc))
     timeout = _seconds(q.get("timeout"))
@@ -252,7 +251,7 @@ def _check_status(origin: str, instance_id: str) -> Response:
 
 
 def _status(rt: RuntimePort, instance_id: str, q: Dict[str, str], origin: str) -> Response:
-    rt.run_until_idle()  # a poller must see progress; never moves virtual time
+    # A query answers with the state at this moment, as in Azure: it never runs work.
     if instance_id not in rt.instance_ids:
         return 404, dict(_JSON), ""
     result = rt.status(instance_id)
@@ -273,7 +272,6 @@ def _status(rt: RuntimePort, instance_id: str, q: Dict[str, str], origin: str) -
 
 
 def _list(rt: RuntimePort, q: Dict[str, str]) -> Response:
-    rt.run_until_idle()
     try:
         since = _time(q.get("createdtimefrom"))
         until = _time(q.get("createdtimeto"))
@@ -329,8 +327,9 @@ def _matches(result: Any, since: Optional[datetime], until: Optional[datetime],
 
 
 def _purge(rt: RuntimePort, instance_id: str) -> Response:
-    if instance_id not in rt.instance_ids or not rt.status(instance_id).is_terminal:
-        # The extension answers 404 when nothing was deleted; only finished instances purge.
+    # ext: HandleDeleteHistoryByIdRequestAsync answers 404 for an unknown id, else purges
+    # whatever the status (the Azure Storage provider deletes running instances too).
+    if instance_id not in rt.instance_ids:
         return 404, dict(_JSON), ""
     deleted = rt.purge(instance_id)
     return 200, dict(_JSON), json.dumps({"instancesDeleted": deleted})
@@ -377,7 +376,15 @@ def _lifecycle(rt: RuntimePort, op: str, instance_id: str, reason: str) -> Respo
     gone = _gone_or_missing(rt, instance_id)
     if gone is not None:
         return gone
-    getattr(rt, op)(instance_id, reason)
+    try:
+        getattr(rt, op)(instance_id, reason)
+    except InvalidOperationError as exc:
+        # ext: the DurableClient's InvalidOperationException reaches HandleRequestAsync's
+        # catch-all, which answers 500 with this message (the SDK client then raises "The
+        # operation failed with an unexpected status code 500").
+        body = {"Message": "Something went wrong while processing your request",
+                "ExceptionMessage": str(exc), "ExceptionType": "System.InvalidOperationException"}
+        return 500, dict(_JSON), json.dumps(body)
     return 202, dict(_JSON), ""
 
 
@@ -416,7 +423,6 @@ def _signal(rt: RuntimePort, name: str, key: str, op: str, body: Optional[str],
 
 
 def _entity_state(rt: RuntimePort, name: str, key: str) -> Response:
-    rt.run_until_idle()
     state = rt.entity_state(_sdk.EntityId(name, key))
     if state is None:
         return 404, dict(_JSON), ""

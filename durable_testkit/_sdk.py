@@ -53,7 +53,8 @@ except ImportError:  # pragma: no cover - SDK 1.3-1.5
 
 __all__ = ["EntityId", "OrchestrationRuntimeStatus", "azure_functions", "durable_functions",
            "EpisodeResponse", "build_context_json", "invoke_orchestrator", "dumps_payload",
-           "decode_activity_input", "encode_activity_result", "orchestrator_handle",
+           "decode_activity_input", "encode_activity_result", "decode_activity_result",
+           "orchestrator_handle",
            "entity_handle", "unwrap_function", "sdk_version", "http_utils"]
 
 Handle = Callable[[str], str]
@@ -75,13 +76,53 @@ def dumps_payload(value: Any, what: str) -> str:
 
 
 def decode_activity_input(input_text: Optional[str]) -> Any:
-    """What the worker passes an activity: its converter's decoding of the input JSON."""
+    """What the worker passes an activity: its converter's decoding of the input JSON.
+
+    Text with no JSON object in it (no ``{``) decodes here with ``json.loads``: the
+    converter's ``df_loads`` differs from it only in how it treats objects (custom
+    class envelopes, strict typing), and it reads ``os.environ`` twice a call to
+    learn the typing mode; for such text both modes give exactly this value. Text
+    that is not JSON is passed on as the text itself, as the converter does.
+    """
+    if type(input_text) is str and "{" not in input_text:
+        try:
+            return json.loads(input_text)
+        except json.JSONDecodeError:
+            return input_text
+        except Exception:  # noqa: S110 - e.g. RecursionError: the converter's own error
+            pass
     return _Converter.decode(_meta.Datum(input_text, "json"), trigger_metadata=None)
 
 
+#: Values whose plain ``json.dumps`` is what the converter writes in either typing mode.
+_PLAIN = frozenset({int, str, float, bool, type(None), list, dict})
+
+
 def encode_activity_result(value: Any) -> Optional[str]:
-    """The JSON text the worker sends back for an activity's return value."""
+    """The JSON text the worker sends back for an activity's return value.
+
+    Plain JSON values (exact built-in types, containers of them) encode here with
+    ``json.dumps``: the converter's ``df_dumps`` gives the same text for them in
+    loose and strict mode alike, after an ``os.environ`` read per call. Anything
+    else (custom classes with ``to_json``, containers holding one) goes through
+    the converter.
+    """
+    if type(value) in _PLAIN:
+        try:
+            return json.dumps(value)
+        except (TypeError, ValueError, RecursionError):
+            pass  # a custom object inside: the converter's envelope (or error)
     return cast(Optional[str], _Converter.encode(value, expected_type=None).value)
+
+
+def decode_activity_result(result_text: Optional[str]) -> Any:
+    """An activity's result as the orchestrator sees it: the SDK's decoding of its JSON.
+
+    Custom classes come back rebuilt (``from_json``), as ``call_activity`` returns them.
+    """
+    if result_text is None:
+        return None
+    return decode_activity_input(result_text)
 
 
 # ---------------------------------------------------------------- handles

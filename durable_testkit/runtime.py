@@ -17,6 +17,7 @@ from . import _wire as w
 from . import policy as _policy
 from ._host import entities as _entities
 from ._host.faults import Fault
+from ._host.probe import DeterminismProbe
 from ._host.records import Instance
 from ._host.registry import Duration, Registry
 from ._host.scheduler import HostLimits, Scheduler
@@ -69,19 +70,27 @@ class InMemoryRuntime:
             and ``time.sleep``/``asyncio.sleep`` advance the activity's virtual
             time instead of sleeping (docs/runtime.md, "Activities take time").
             False keeps the real clock (and real sleeps) in activities.
+        determinism_probe: replay every episode again under perturbation (wall
+            clock moved, ``random`` reseeded, other ``uuid4``/``os.urandom``
+            values, a changed environment; each instance's history once under
+            another ``PYTHONHASHSEED``) and raise ``DeterminismProbeError`` from
+            ``wait``/``run`` when the actions differ (docs/exploration.md).
     """
 
     def __init__(self, start_time: Optional[datetime] = None, *,
                  policy: Optional[_policy.SchedulingPolicy] = None, seed: int = 0,
                  max_episodes: int = 5000, max_actions: int = 100_000,
                  episode_timeout: float = 10.0, function_timeout: float = 60.0,
-                 virtual_time_in_activities: bool = True) -> None:
+                 virtual_time_in_activities: bool = True,
+                 determinism_probe: bool = False) -> None:
         self.clock = VirtualClock(start_time)
         self.policy = policy if policy is not None else _policy.HostDefaultPolicy()
         self._registry = Registry()
         self._limits = HostLimits(max_episodes, max_actions, episode_timeout, function_timeout)
         self._core = Scheduler(self.clock, self.policy, self._registry, self._limits, seed)
         self._core.executor.virtual_time = virtual_time_in_activities
+        if determinism_probe:
+            self._core.probe = DeterminismProbe(self._core.guard, episode_timeout)
         self._client: Optional[InMemoryClient] = None
         # The loopback management API (durable_testkit._server), started on demand.
         self.server: Any = None
@@ -228,15 +237,18 @@ class InMemoryRuntime:
         return self._registry.unused_mocks
 
     # -- faults (durable_testkit.faults; the hooks live in durable_testkit._host.faults) --
-    def inject(self, fault: _FaultT) -> _FaultT:
+    def inject(self, fault: _FaultT, *, check_name: bool = True) -> _FaultT:
         """Inject a fault built by :mod:`durable_testkit.faults`; returns it (``fault.fired``).
+
+        Args:
+            check_name: False injects a fault for a function registered later.
 
         Raises:
             UnknownFunctionError: the fault names an activity or orchestrator this
                 runtime does not know.
         """
         with self.lock:
-            self._core.faults.add(fault, self._registry)
+            self._core.faults.add(fault, self._registry if check_name else None)
             return fault
 
     @property
@@ -277,32 +289,43 @@ class InMemoryRuntime:
             self._core.deliver_event(inst, event_name, text)
 
     def terminate(self, instance_id: str, reason: str = "") -> None:
-        """Terminate a running instance; its output becomes the reason, as in Azure."""
+        """Terminate a running instance; its output becomes the reason, as in Azure.
+
+        Raises:
+            InvalidOperationError: the instance already finished (the extension's
+                ``DurableClient.TerminateAsync`` text).
+        """
         with self.lock:
             self._core.terminate(self._core.instance(instance_id), reason)
 
     def suspend(self, instance_id: str, reason: str = "") -> None:
-        """Suspend: arriving messages wait until :meth:`resume`."""
+        """Suspend: arriving messages wait until :meth:`resume`.
+
+        Raises:
+            InvalidOperationError: the instance is suspended already or finished.
+        """
         with self.lock:
             self._core.suspend(self._core.instance(instance_id), reason)
 
     def resume(self, instance_id: str, reason: str = "") -> None:
-        """Resume a suspended instance; the messages it queued are delivered."""
+        """Resume a suspended instance; the messages it queued are delivered.
+
+        Raises:
+            InvalidOperationError: the instance is not suspended.
+        """
         with self.lock:
             self._core.resume(self._core.instance(instance_id), reason)
 
     def purge(self, instance_id: str) -> int:
-        """Delete a finished instance's state and history; returns how many were deleted."""
+        """Delete an instance's state and history; returns how many were deleted (0 or 1).
+
+        As with the default (Azure Storage) provider, purging one instance by id
+        does not look at its status: a running instance is deleted too, and the
+        work it had pending is dropped (docs/protocol.md, "Lifecycle operations").
+        """
         with self.lock:
-            inst = self._core.instances.get(instance_id)
-            if inst is None:
-                return 0
-            if not inst.terminal:
-                raise InvalidOperationError(
-                    f"Instance '{instance_id}' is {inst.status.value}; only completed, failed "
-                    "or terminated instances can be purged. Terminate it first.")
-            del self._core.instances[instance_id]
-            return 1
+            inst = self._core.instances.pop(instance_id, None)
+            return 0 if inst is None else 1
 
     # -- queries ----------------------------------------------------------------
     @property
@@ -388,10 +411,15 @@ class InMemoryRuntime:
 
     def http(self, method: str, path: str, body: Any = None,
              headers: Optional[Mapping[str, str]] = None) -> Any:
-        """Invoke the app's HTTP-triggered function routed at ``path``, as the worker would."""
+        """Invoke the app's HTTP-triggered function routed at ``path``, as the worker would.
+
+        A starter that waits (``wait_for_completion_or_create_check_status_response``)
+        drives this runtime on virtual time while it waits, as the host would run
+        the orchestration meanwhile; nothing sleeps.
+        """
         from ._http_functions import invoke_http
 
-        return invoke_http(self, method, path, body, headers)
+        return invoke_http(self, method, path, body, headers, virtual_waits=True)
 
     @property
     def client(self) -> "InMemoryClient":

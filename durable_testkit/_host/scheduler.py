@@ -17,13 +17,16 @@ import random
 import threading
 import uuid
 from collections import deque
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Deque, Dict, List, Optional
 
+from .. import _lazy
 from .. import _protocol as p
 from .. import _wire as w
 from .. import policy as _policy
 from .._replay import Slot, SlotKind
+from .._guard import Guard
+from .._guard import on_worker as on_guard_worker
 from .._versions import (VERSION_MISMATCH_MESSAGE, VERSION_MISMATCH_TYPE, VersioningSettings,
                          version_problem)
 from ..clock import VirtualClock
@@ -35,6 +38,7 @@ from ..status import OrchestrationRuntimeStatus as Status
 from . import entities as _entities
 from .activities import ActivityExecution, ActivityExecutor, failure_details
 from .faults import FaultHooks
+from .probe import DeterminismProbe
 from .episode import EpisodeEnd, EpisodeOutcome, ND_PREFIX, close_episode, crash_hint, run_episode
 from .records import (DeliveryRecord, EntityRecord, Execution, Instance, Message, ParentRef,
                       TimerRecord, WorkItem)
@@ -65,9 +69,20 @@ class Scheduler:
         self.policy = policy
         # The host default always answers 0: skip building decisions nobody reads.
         self.default_policy = type(policy) is _policy.HostDefaultPolicy
+        # The fault decisions (duplicate, crash, delay) are asked only of a policy that opts
+        # in, so existing policies see the decisions they always saw, in the same order.
+        wants = None if self.default_policy else getattr(policy, "wants", None)
+        self.asks_duplicate = bool(wants and wants(DecisionKind.DUPLICATE_ACTIVITY))
+        self.asks_crash = bool(wants and wants(DecisionKind.CRASH_EPISODE))
+        self.asks_delay = bool(wants and wants(DecisionKind.DELAY_ACTIVITY))
+        # InMemoryRuntime(determinism_probe=True) sets it; None costs one check an episode.
+        self.probe: Optional[DeterminismProbe] = None
         self.registry = registry
         self.limits = limits
         self.executor = ActivityExecutor(limits.function_timeout)
+        # Runs user code off the caller's thread under the wall-clock limits (_guard.py).
+        self.guard = Guard()
+        self.executor.guard = self.guard
         self.faults = FaultHooks(self.executor)  # injected faults (rt.inject)
         self.lock = threading.RLock()
         self.instances: Dict[str, Instance] = {}
@@ -166,21 +181,21 @@ class Scheduler:
                 self.post(inst, dict(event), None)
 
     def terminate(self, inst: Instance, reason: str) -> None:
-        if inst.terminal:
-            return
+        if inst.terminal:  # ext: DurableClient.TerminateAsync (IsOrchestrationRunning)
+            raise InvalidOperationError(lifecycle_refusal("terminate", inst))
         self._append_episode(inst, [w.execution_terminated(self.clock.now, reason)])
         self._finish(inst, Status.Terminated, output=reason, result_text=json.dumps(reason))
 
     def suspend(self, inst: Instance, reason: str) -> None:
-        if inst.terminal or inst.suspended:
-            return
+        if inst.terminal or inst.suspended:  # ext: DurableClient.SuspendAsync
+            raise InvalidOperationError(lifecycle_refusal("suspend", inst))
         inst.suspended = True
         inst.status = Status.Suspended
         self._append_episode(inst, [w.execution_suspended(self.clock.now, reason)])
 
     def resume(self, inst: Instance, reason: str) -> None:
-        if not inst.suspended:
-            return
+        if not inst.suspended or inst.terminal:  # ext: DurableClient.ResumeAsync
+            raise InvalidOperationError(lifecycle_refusal("resume", inst))
         inst.suspended = False
         inst.status = Status.Running if inst.execution.started else Status.Pending
         self._append_episode(inst, [w.execution_resumed(self.clock.now, reason)])
@@ -207,8 +222,16 @@ class Scheduler:
         if inst is not None and not inst.terminal:
             self.post(inst, event, execution_id)
 
+    def _handed_over(self) -> bool:
+        """Whether a drive must move to a guard worker (user code may block forever)."""
+        limits = self.limits
+        return bool((limits.episode_timeout or 0) > 0 or (limits.function_timeout or 0) > 0) \
+            and not on_guard_worker()
+
     def step(self) -> None:
         """Run one ready work item (the policy picks which)."""
+        if self._handed_over():
+            return self.guard.drive(self.step)
         ready = self.ready
         index = 0
         if len(ready) > 1 and not self.default_policy:
@@ -280,15 +303,23 @@ class Scheduler:
             self.post(inst, record.event, record.execution_id)
 
     def run_until_idle(self) -> None:
+        if self._handed_over():
+            return self.guard.drive(self.run_until_idle)
         while self.ready:
             self.step()
+        if self.probe is not None and self.probe.pending:
+            self.probe.flush()
 
     def wait(self, instance_id: str) -> Instance:
         """Run, skipping virtual time to each next timer, until the instance is terminal."""
+        if self._handed_over():
+            return self.guard.drive(self.wait, instance_id)
         inst = self.instance(instance_id)
         while True:
             inst = self.instances.get(instance_id, inst)
             if inst.terminal:
+                if self.probe is not None and self.probe.pending:
+                    self.probe.flush()
                 return inst
             if self.ready:
                 self.step()
@@ -297,6 +328,8 @@ class Scheduler:
             if due is not None:
                 self.fire_due(due)
                 continue
+            if self.probe is not None and self.probe.pending:
+                self.probe.flush()  # code that is not deterministic may be why it is stuck
             raise OrchestrationStuck(instance_id, inst.orchestrator, self.waiting_for(inst))
 
     def waiting_for(self, inst: Instance) -> List[str]:
@@ -380,6 +413,8 @@ class Scheduler:
         # crash_episode: the episode runs, then its commit is lost (see _host/faults.py).
         lost = self.faults.snapshot(inst) if self.faults.episode and self.faults.crashes(
             inst) else None
+        if lost is None and self.asks_crash and self._decide_crash(inst):
+            lost = self.faults.snapshot(inst)
         stamp = self.stamp()
         new: List[Dict[str, Any]] = [w.orchestrator_started(stamp)]
         if not ex.started:
@@ -399,14 +434,25 @@ class Scheduler:
                               orchestrator=inst.orchestrator,
                               parent_instance_id=inst.parent.instance_id if inst.parent else None,
                               timeout=self.limits.episode_timeout,
-                              raise_with="InMemoryRuntime(episode_timeout=...)")
+                              raise_with="InMemoryRuntime(episode_timeout=...)",
+                              guard=self.guard)
         self.sdk_seconds += outcome.sdk_seconds
         if lost is not None:
             # The worker died before the commit: DTFx delivers the same messages again.
             self.faults.restore(inst, lost, messages)
             self.enqueue_episode(inst)
             return
+        if self.probe is not None:
+            self.probe.episode(inst, base, outcome)  # before _apply closes the episode
         self._apply(inst, outcome, base, stamp)
+
+    def _decide_crash(self, inst: Instance) -> bool:
+        return self.decide(Decision(
+            DecisionKind.CRASH_EPISODE,
+            ("commit the episode", "crash the worker before the commit: the episode runs "
+             "again on the same messages"), inst.instance_id,
+            WorkSubject(WorkKind.EPISODE, inst.orchestrator, inst.instance_id,
+                        execution=inst.execution.episodes + 1))) == 1
 
     def _apply(self, inst: Instance, outcome: EpisodeOutcome, base: int, stamp: str) -> None:
         """Turn an episode's outcome into history, work and state, as the host does."""
@@ -614,12 +660,15 @@ class Scheduler:
         execution = ActivityExecution(
             activity.name, slot.action.get("input"), work.instance_id, work.execution_id,
             inst.orchestrator if inst is not None else "", slot.seq, work.attempt, run,
-            self.clock.now)
+            self.clock.now, bool(self.faults.duplicates) and work in self.faults.duplicates)
         outcome = self.executor.run(execution, activity)
         self.activity_seconds += outcome.seconds
+        if self.asks_duplicate and not outcome.duplicate and work not in self.faults.duplicates \
+                and self._decide_duplicate(work, activity.name, run):
+            outcome = outcome.with_(duplicate=True, fault=outcome.fault or "duplicate_activity")
         recorded = outcome.record
         duplicate = False
-        if self.faults.all:
+        if self.faults.all or self.asks_duplicate:
             # A second delivery of a work item: DTFx drops its completion (the task is no
             # longer open); a first delivery a fault duplicates runs again later.
             duplicate = self.faults.is_duplicate(work)
@@ -636,7 +685,8 @@ class Scheduler:
                 WorkSubject(WorkKind.ACTIVITY, activity.name, work.instance_id, slot.seq,
                             work.attempt, run))) == 0
         self.activity_calls.append(ActivityCall(activity.name, outcome.value, work.instance_id,
-                                                work.attempt, outcome.result, outcome.exception,
+                                                work.attempt, _lazy.stored(outcome, "result"),
+                                                outcome.exception,
                                                 slot.seq, recorded, outcome.fault))
         if duplicate:
             return
@@ -647,6 +697,8 @@ class Scheduler:
         if inst is None or inst.terminal:
             return
         duration = outcome.duration
+        if self.asks_delay:
+            duration += self._decide_delay(work, activity.name, run)
         due = self.clock.now + duration if duration else None
         stamp = self.stamp() if due is None else p.format_timestamp(due)
         exception = outcome.exception
@@ -667,6 +719,26 @@ class Scheduler:
                                                        work.instance_id, work.execution_id,
                                                        event))
 
+    def _activity_subject(self, work: WorkItem, name: str, run: int) -> WorkSubject:
+        seq = work.slot.seq if work.slot is not None else None
+        return WorkSubject(WorkKind.ACTIVITY, name, work.instance_id, seq, work.attempt, run)
+
+    def _decide_duplicate(self, work: WorkItem, name: str, run: int) -> bool:
+        seq = work.slot.seq if work.slot is not None else None
+        return self.decide(Decision(
+            DecisionKind.DUPLICATE_ACTIVITY,
+            (f"deliver {name} #{seq} once", f"deliver it twice: {name} runs again and its "
+             "second completion is dropped"), work.instance_id,
+            self._activity_subject(work, name, run))) == 1
+
+    def _decide_delay(self, work: WorkItem, name: str, run: int) -> timedelta:
+        steps = _policy.DELAY_STEPS
+        choice = self.decide(Decision(
+            DecisionKind.DELAY_ACTIVITY,
+            tuple(f"deliver the completion of {name} {_delay_text(d)}" for d in steps),
+            work.instance_id, self._activity_subject(work, name, run)))
+        return steps[choice]
+
     def _run_http(self, work: WorkItem) -> None:
         inst = self.instances.get(work.instance_id)
         slot = work.slot
@@ -680,3 +752,26 @@ class Scheduler:
                                   failure_details(error))
         if not inst.terminal:
             self.post(inst, event, work.execution_id)
+
+
+def lifecycle_refusal(operation: str, inst: Instance) -> str:
+    """The InvalidOperationException text DurableClient throws when the state forbids ``operation``.
+
+    ext: DurableClient.{Terminate,Suspend,Resume}Async. The status is DTFx's
+    OrchestrationStatus name, which the SDK's status values spell the same way.
+    """
+    return (f"Cannot {operation} the orchestration instance {inst.instance_id} because instance "
+            f"is in the {inst.status.value} state.")
+
+
+def _delay_text(delay: timedelta) -> str:
+    """How a delay-activity option reads: "at once", "1 min late"."""
+    if not delay:
+        return "at once"
+    seconds = int(delay.total_seconds())
+    for unit, size in (("day", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if unit == 'day' and count > 1 else ''} late"
+    return f"{seconds} s late"
+

@@ -93,10 +93,12 @@ def test_calling_starters_directly_with_rt_client(rt: InMemoryRuntime, v1: InMem
 
 def test_check_status_urls_can_be_followed(rt: InMemoryRuntime) -> None:
     payload = _started(rt.http("POST", "/api/orchestrators/approval"))
+    rt.run_until_idle()  # status queries read state; the test drives the host
     status, body = _fetch(payload["statusQueryGetUri"])
     assert status == 202 and json.loads(body)["runtimeStatus"] == "Running"
     send = payload["sendEventPostUri"].replace("{eventName}", "Approve")
     assert _fetch(send, "POST", b'{"ok": true}', {"Content-Type": "application/json"})[0] == 202
+    rt.wait(payload["id"])
     status, body = _fetch(payload["statusQueryGetUri"])
     assert status == 200
     assert json.loads(body)["output"] == {"got": {"ok": True}, "type": "dict"}

@@ -30,10 +30,14 @@ def test_binding_json_has_what_the_sdk_reads() -> None:
 
 def test_status_codes_follow_the_instance(rt: InMemoryRuntime) -> None:
     waiting = _start(rt, "approval")["id"]
+    pending = json.loads(handle(rt, "GET", f"{HOOK}/instances/{waiting}")[2])
+    assert pending["runtimeStatus"] == "Pending"  # a query never runs work
+    rt.run_until_idle()
     status, headers, text = handle(rt, "GET", f"{HOOK}/instances/{waiting}")
     assert status == 202 and "Location" in headers and headers["Retry-After"] == "10"
     assert json.loads(text)["runtimeStatus"] == "Running"
     failed = _start(rt, "fails")["id"]
+    rt.run_until_idle()
     assert handle(rt, "GET", f"{HOOK}/instances/{failed}")[0] == 200
     assert handle(rt, "GET", f"{HOOK}/instances/{failed}",
                   "returnInternalServerErrorOnFailure=true")[0] == 500
@@ -124,8 +128,9 @@ def test_runtime_errors_become_500_unless_asked_to_raise(rt: InMemoryRuntime) ->
         yield context.call_http("GET", "https://example.com")
 
     rt.register_orchestrator("calls_http", calls_http)
-    iid = _start(rt, "calls_http")["id"]
-    status, _, text = handle(rt, "GET", f"{RPC}/instances/{iid}")
+    # Only a request that waits by definition runs work (createAndWait: timeout + interval).
+    status, _, text = handle(rt, "POST", f"{RPC}/orchestrators/calls_http",
+                             "timeout=10&pollingInterval=1")
     assert status == 500 and "HttpHandlerMissing" in json.loads(text)["ExceptionMessage"]
 
 
