@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from ._lazy import DecodedOnRead
 from ._sdk import OrchestrationRuntimeStatus
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -105,7 +106,9 @@ class ActivityCall:
         instance_id: the orchestration instance that scheduled it.
         attempt: 1 for the first try; retries (``call_activity_with_retry``)
             count up, and so does a re-run after a lost completion.
-        result: the return value after the JSON round trip (None on failure).
+        result: the return value after the JSON round trip (None on failure), as the
+            orchestrator receives it (custom classes rebuilt); decoded from the
+            result's JSON text when first read (``_lazy``).
         exception: the exception the function raised, if it failed.
         task_id: the sequence number of the TaskScheduled event.
         recorded: False when the completion was lost (fault injection) and the
@@ -118,7 +121,10 @@ class ActivityCall:
     input: Any
     instance_id: str
     attempt: int
-    result: Any
+    if TYPE_CHECKING:
+        result: Any
+    else:  # a required field, decoded on first read (mypy's dataclass model has no such field)
+        result: Any = DecodedOnRead()
     exception: Optional[BaseException]
     task_id: int
     recorded: bool = True

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Optional, Protocol
 
-from .. import _sdk
+from .. import _lazy, _sdk
+from .._lazy import DecodedOnRead
 from .._replay import Slot
 from .._sync import run_sync
 from .._watchdog import EpisodeTimeout, Watchdog
@@ -61,7 +62,8 @@ class ActivityOutcome:
 
     Attributes:
         value: the decoded input the function received.
-        result: the decoded return value (None on failure).
+        result: the decoded return value (None on failure), decoded from
+            ``result_text`` when first read (``_lazy``): the host itself only needs the text.
         result_text: the JSON text the worker sends back.
         exception: what the function raised, if it failed.
         duration: virtual time the execution took.
@@ -74,7 +76,7 @@ class ActivityOutcome:
     """
 
     value: Any = None
-    result: Any = None
+    result: Any = DecodedOnRead(None)
     result_text: Optional[str] = None
     exception: Optional[BaseException] = None
     duration: timedelta = timedelta(0)
@@ -85,7 +87,7 @@ class ActivityOutcome:
     duplicate: bool = False
 
     def with_(self, **changes: Any) -> "ActivityOutcome":
-        return replace(self, **changes)
+        return replace(self, **{"result": _lazy.stored(self, "result"), **changes})
 
 
 class ActivityInterceptor(Protocol):
@@ -138,14 +140,14 @@ class ActivityExecutor:
                 raise RunawayFunction("activity", activity.name, execution.instance_id,
                                       self.timeout or 0) from None
             result_text = _sdk.encode_activity_result(returned)
-            result = json.loads(result_text) if result_text is not None else None
         except RunawayFunction:
             raise
         except Exception as exc:  # the worker reports any exception as a failed invocation
             return ActivityOutcome(value=value, exception=exc,
                                    duration=_duration(activity.duration, value, clock),
                                    seconds=time.perf_counter() - started)
-        return ActivityOutcome(value=value, result=result, result_text=result_text,
+        return ActivityOutcome(value=value, result=_lazy.Encoded(result_text),
+                               result_text=result_text,
                                duration=_duration(activity.duration, value, clock),
                                seconds=time.perf_counter() - started)
 
