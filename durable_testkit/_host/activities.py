@@ -21,7 +21,7 @@ from .. import _lazy, _sdk
 from .._lazy import DecodedOnRead
 from .._replay import Slot
 from .._sync import run_sync
-from .._watchdog import EpisodeTimeout, Watchdog
+from .._guard import Guard
 from ..errors import HttpHandlerMissing, RunawayFunction
 from . import activity_clock as _clock
 from .registry import ActivityRegistration, Duration
@@ -54,6 +54,7 @@ class ActivityExecution:
     attempt: int
     execution: int
     started: Optional[datetime] = None  # the virtual instant it starts at
+    redelivery: bool = False  # a second delivery of the work item (faults.duplicate_activity)
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,8 @@ class ActivityExecutor:
         self.interceptors: List[ActivityInterceptor] = []
         self.http_handler: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
+        # Runs each call off the host's thread under ``timeout`` (the scheduler's guard).
+        self.guard = Guard()
         # datetime.now()/time.time()/sleep inside activities follow the virtual clock
         # (InMemoryRuntime(virtual_time_in_activities=False) turns it off).
         self.virtual_time = True
@@ -127,18 +130,10 @@ class ActivityExecutor:
         clock: Optional[_clock.ActivityClock] = None
         try:
             value = _sdk.decode_activity_input(execution.input_text)
-            try:
-                with Watchdog.guard(self.timeout):
-                    if self.virtual_time and execution.started is not None and _reads_time(
-                            activity):
-                        clock = _clock.ActivityClock(execution.started)
-                        with _clock.virtual_time(clock, _namespaces(activity)):
-                            returned = self._call(activity, value, clock)
-                    else:
-                        returned = self._call(activity, value)
-            except EpisodeTimeout:
-                raise RunawayFunction("activity", activity.name, execution.instance_id,
-                                      self.timeout or 0) from None
+            if self.virtual_time and execution.started is not None and _reads_time(activity):
+                clock = _clock.ActivityClock(execution.started)
+            returned = self.guard.run(lambda: self._invoke(activity, value, clock),
+                                      self.timeout, lambda: self._runaway(activity, execution))
             result_text = _sdk.encode_activity_result(returned)
         except RunawayFunction:
             raise
@@ -150,6 +145,22 @@ class ActivityExecutor:
                                result_text=result_text,
                                duration=_duration(activity.duration, value, clock),
                                seconds=time.perf_counter() - started)
+
+    def _invoke(self, activity: ActivityRegistration, value: Any,
+                clock: Optional[_clock.ActivityClock]) -> Any:
+        """The user's call itself: what the guard runs (on its worker thread)."""
+        if clock is None:
+            return self._call(activity, value)
+        with _clock.virtual_time(clock, _namespaces(activity)):
+            return self._call(activity, value, clock)
+
+    def _runaway(self, activity: ActivityRegistration, execution: ActivityExecution
+                 ) -> RunawayFunction:
+        loop, self._loop = self._loop, None  # an abandoned call may still be running it
+        if loop is not None and not loop.is_running() and not loop.is_closed():
+            loop.close()
+        return RunawayFunction("activity", activity.name, execution.instance_id,
+                               self.timeout or 0)
 
     def _call(self, activity: ActivityRegistration, value: Any,
               clock: Optional[_clock.ActivityClock] = None) -> Any:
