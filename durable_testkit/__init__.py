@@ -95,9 +95,17 @@ _EXPORTS: Dict[str, str] = {
 __all__ = sorted(_EXPORTS, key=str.lower)
 
 
+# Public submodules reached as attributes (``durable_testkit.faults.crash_episode(...)``).
+_SUBMODULES = frozenset({"app", "client", "clock", "errors", "faults", "fault_check", "history",
+                         "importers", "policy", "replay", "runtime", "scenario", "status",
+                         "strategies", "versions"})
+
+
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
+        if name in _SUBMODULES:
+            return importlib.import_module(f"{__name__}.{name}")
         raise AttributeError(f"module 'durable_testkit' has no attribute {name!r}")
     value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     globals()[name] = value  # later reads skip this hook
