@@ -18,7 +18,9 @@ import threading
 import uuid
 from collections import deque
 from datetime import datetime, timedelta
-from typing import Any, Deque, Dict, List, Optional
+import time
+from contextlib import contextmanager
+from typing import Any, Deque, Dict, Iterator, List, Optional, Tuple
 
 from .. import _lazy
 from .. import _protocol as p
@@ -30,8 +32,8 @@ from .._guard import on_worker as on_guard_worker
 from .._versions import (VERSION_MISMATCH_MESSAGE, VERSION_MISMATCH_TYPE, VersioningSettings,
                          version_problem)
 from ..clock import VirtualClock
-from ..errors import (InvalidOperationError, OrchestrationStuck, RunawayOrchestrator,
-                      UnknownInstanceError)
+from ..errors import (DriveTimeout, InvalidOperationError, OrchestrationStuck,
+                      RunawayOrchestrator, SpinningOrchestrator, UnknownInstanceError)
 from ..policy import Decision, DecisionKind, TraceEntry, WorkKind, WorkSubject
 from ..status import ActivityCall
 from ..status import OrchestrationRuntimeStatus as Status
@@ -50,14 +52,20 @@ __all__ = ["Scheduler", "HostLimits"]
 class HostLimits:
     """The guards against runaway code, as the runtime's constructor sets them."""
 
-    __slots__ = ("max_episodes", "max_actions", "episode_timeout", "function_timeout")
+    __slots__ = ("max_episodes", "max_actions", "episode_timeout", "function_timeout",
+                 "max_repeats", "drive_timeout")
 
     def __init__(self, max_episodes: int, max_actions: int, episode_timeout: float,
-                 function_timeout: float) -> None:
+                 function_timeout: float, max_repeats: int = 100,
+                 drive_timeout: Optional[float] = 300.0) -> None:
         self.max_episodes = max_episodes
         self.max_actions = max_actions
         self.episode_timeout = episode_timeout
         self.function_timeout = function_timeout
+        # Identical episodes in a row at one virtual instant before it is called a spin.
+        self.max_repeats = max_repeats
+        # Real seconds one driving call (wait, advance, run_until_idle) may take; None: no bound.
+        self.drive_timeout = drive_timeout
 
 
 class Scheduler:
@@ -75,6 +83,9 @@ class Scheduler:
         self.asks_duplicate = bool(wants and wants(DecisionKind.DUPLICATE_ACTIVITY))
         self.asks_crash = bool(wants and wants(DecisionKind.CRASH_EPISODE))
         self.asks_delay = bool(wants and wants(DecisionKind.DELAY_ACTIVITY))
+        # A policy bound to the caller's thread (hypothesis draws from thread-local state)
+        # keeps drives there; each user call still runs guarded on a worker.
+        self.policy_on_caller = bool(getattr(policy, "thread_bound", False))
         # InMemoryRuntime(determinism_probe=True) sets it; None costs one check an episode.
         self.probe: Optional[DeterminismProbe] = None
         self.registry = registry
@@ -99,6 +110,11 @@ class Scheduler:
         self.activity_seconds = 0.0
         self.episodes = 0
         self._timer_counter = 0
+        # instance id -> (instant, what its last episode scheduled, how many in a row)
+        self._repeats: Dict[str, Tuple[datetime, Any, int]] = {}
+        # The outermost driving call's real-time deadline (see driving()).
+        self.drive_deadline: Optional[float] = None
+        self._drive: Tuple[str, int, int, datetime] = ("", 0, 0, clock.now)
         self._rng = random.Random(seed)
         self._stamp_at: Optional[datetime] = None
         self._stamp_text = ""
@@ -226,7 +242,7 @@ class Scheduler:
         """Whether a drive must move to a guard worker (user code may block forever)."""
         limits = self.limits
         return bool((limits.episode_timeout or 0) > 0 or (limits.function_timeout or 0) > 0) \
-            and not on_guard_worker()
+            and not on_guard_worker() and not self.policy_on_caller
 
     def step(self) -> None:
         """Run one ready work item (the policy picks which)."""
@@ -424,6 +440,8 @@ class Scheduler:
         new.extend(messages)
         ex.episodes += 1
         self.episodes += 1
+        if self.drive_deadline is not None and not self.episodes & 15:
+            self._check_drive()
         if ex.episodes > self.limits.max_episodes:
             raise RunawayOrchestrator(inst.instance_id, inst.orchestrator,
                                       self.limits.max_episodes, "episodes in one execution",
@@ -445,6 +463,53 @@ class Scheduler:
         if self.probe is not None:
             self.probe.episode(inst, base, outcome)  # before _apply closes the episode
         self._apply(inst, outcome, base, stamp)
+        if outcome.slots or outcome.end is EpisodeEnd.CONTINUED_AS_NEW:
+            self._watch_repeats(inst, outcome)
+
+    def _watch_repeats(self, inst: Instance, outcome: EpisodeOutcome) -> None:
+        """Stop a poll that never lets time move, long before max_episodes (which grows slow)."""
+        slots = outcome.slots
+        if len(slots) > 8:  # a fan-out: not a poll
+            self._repeats.pop(inst.instance_id, None)
+            return
+        now = self.clock.now
+        what = (outcome.end is EpisodeEnd.CONTINUED_AS_NEW,
+                tuple((s.kind, s.name, s.action.get("input"), s.fire_at) for s in slots))
+        last = self._repeats.get(inst.instance_id)
+        count = last[2] + 1 if last is not None and last[0] == now and last[1] == what else 1
+        self._repeats[inst.instance_id] = (now, what, count)
+        if count >= self.limits.max_repeats:
+            del self._repeats[inst.instance_id]
+            raise SpinningOrchestrator(inst.instance_id, inst.orchestrator, count,
+                                       p.format_timestamp(now), [_describe(s) for s in slots])
+
+    @contextmanager
+    def driving(self, call: str) -> Iterator[None]:
+        """Bound the outermost driving call (``rt.wait(...)``...) in real time."""
+        limit = self.limits.drive_timeout
+        if self.drive_deadline is not None or not limit:
+            yield
+            return
+        self.drive_deadline = time.monotonic() + limit
+        self._drive = (call, self.episodes, len(self.activity_calls), self.clock.now)
+        try:
+            yield
+        finally:
+            self.drive_deadline = None
+
+    def _check_drive(self) -> None:
+        if self.drive_deadline is None or time.monotonic() < self.drive_deadline:
+            return
+        call, episodes, activities, since = self._drive
+        self.drive_deadline = None
+        busiest = sorted(self.instances.values(), key=lambda i: -i.execution.episodes)[:3]
+        raise DriveTimeout(
+            call, self.limits.drive_timeout or 0,
+            self.episodes - episodes + len(self.activity_calls) - activities,
+            self.episodes - episodes, p.format_timestamp(since), p.format_timestamp(self.clock.now),
+            [f"'{i.orchestrator}' [{i.instance_id}] {i.status.value}: "
+             f"{i.execution.episodes} episodes, {len(i.execution.history)} history events, "
+             f"waiting for {', '.join(self.waiting_for(i))}" for i in busiest])
 
     def _decide_crash(self, inst: Instance) -> bool:
         return self.decide(Decision(
@@ -752,6 +817,15 @@ class Scheduler:
                                   failure_details(error))
         if not inst.terminal:
             self.post(inst, event, work.execution_id)
+
+
+def _describe(slot: Slot) -> str:
+    """One scheduled task as a spin report names it."""
+    if slot.kind is SlotKind.TIMER:
+        return f"a timer for {slot.fire_at}"
+    text = slot.action.get("input")
+    shown = "" if text is None else (text if len(str(text)) <= 60 else str(text)[:57] + "...")
+    return f"{slot.kind.value} '{slot.name}'({shown})"
 
 
 def lifecycle_refusal(operation: str, inst: Instance) -> str:
