@@ -5,16 +5,19 @@ for failure reports (``item.stash``) and check expectations at teardown.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 
-from durable_testkit.app import AppFunctions, discover_app
 from durable_testkit.errors import AppDiscoveryError
-from durable_testkit.runtime import InMemoryRuntime
 
+from ._apps import session_app
 from ._stash import involved, phase_failed
 from .options import MARKER, DurableSettings, parse_start_time, resolve_settings
+
+if TYPE_CHECKING:  # pragma: no cover - the SDK is imported when a fixture first runs
+    from durable_testkit.app import AppFunctions
+    from durable_testkit.runtime import InMemoryRuntime
 
 __all__ = ["durable_client", "durable_runtime", "orchestration_scenario",
            "unused_mocks_message"]
@@ -38,11 +41,19 @@ def _load_error(settings: DurableSettings, exc: Exception) -> str:
             f"(set by {settings.app_source}):\n{exc}")
 
 
-def _build_runtime(settings: DurableSettings) -> InMemoryRuntime:
+def _build_runtime(config: pytest.Config, settings: DurableSettings, policy: Any = None
+                   ) -> InMemoryRuntime:
+    # Imported on first use: a session whose tests never ask for the fixture pays no
+    # import of the Azure SDK.
+    from durable_testkit.runtime import InMemoryRuntime
+
+    kwargs: Dict[str, Any] = dict(start_time=settings.start_time, policy=policy,
+                                  determinism_probe=settings.determinism_probe)
     if settings.app is None:
-        return InMemoryRuntime(start_time=settings.start_time)
+        return InMemoryRuntime(**kwargs)
     try:
-        return InMemoryRuntime.from_app(settings.app, start_time=settings.start_time)
+        # Discovered once per session per app (and again when its folder changes).
+        return InMemoryRuntime.from_app(session_app(config, settings.app), **kwargs)
     except AppDiscoveryError as exc:
         pytest.fail(_load_error(settings, exc), pytrace=False)
 
@@ -61,7 +72,9 @@ def durable_runtime(request: pytest.FixtureRequest) -> Iterator[InMemoryRuntime]
     """
     item = request.node
     settings = resolve_settings(item)
-    rt = _build_runtime(settings)
+    from .exploration import planned_policy  # @pytest.mark.durable_plan(path)
+
+    rt = _build_runtime(request.config, settings, planned_policy(item))
     involved(item).runtimes.append(rt)
     # Imported here: faults is a plugin pytest imports itself (pytest_plugins), and
     # importing it first would cost it assertion rewriting.
@@ -103,7 +116,7 @@ def orchestration_scenario(request: pytest.FixtureRequest) -> Iterator[Callable[
     item = request.node
     settings = resolve_settings(item)
     record = involved(item)
-    apps: List[AppFunctions] = []  # loaded on first use by name, once per test
+    apps: List[AppFunctions] = []  # looked up on first use by name
 
     def resolve(name: str) -> Any:
         if settings.app is None:
@@ -114,7 +127,7 @@ def orchestration_scenario(request: pytest.FixtureRequest) -> Iterator[Callable[
                 "or pass the orchestrator function itself.", pytrace=False)
         if not apps:
             try:
-                apps.append(discover_app(settings.app))
+                apps.append(session_app(request.config, settings.app))
             except AppDiscoveryError as exc:
                 pytest.fail(_load_error(settings, exc), pytrace=False)
         return apps[0].get(name, "orchestrator").user_function

@@ -23,12 +23,13 @@ INI_START_TIME = "durable_start_time"
 
 _MARKER_DOC = (
     "durable_app(app=None, *, assert_all_mocks_used=True, start_time=None, "
-    "assert_all_faults_fired=True): configure the "
+    "assert_all_faults_fired=True, determinism_probe=False): configure the "
     "durable_runtime and orchestration_scenario fixtures: the function app to load "
     "('pkg.module:attr', an app object or an app folder), whether unused mock_activity "
     "mocks fail the test at teardown, where virtual time starts (an aware datetime or "
-    "ISO 8601 text), and whether injected faults that never fired fail the test at "
-    "teardown. The closest marker that sets a value wins.")
+    "ISO 8601 text), whether injected faults that never fired fail the test at "
+    "teardown, and whether the determinism probe replays every episode under perturbation "
+    "(as --durable-probe does). The closest marker that sets a value wins.")
 
 _UNSET: Any = object()
 
@@ -44,6 +45,7 @@ class DurableSettings:
         assert_all_mocks_used: fail at teardown if a mocked activity was never called.
         start_time: where virtual time starts; None for the library default.
         assert_all_faults_fired: fail at teardown if an injected fault never fired.
+        determinism_probe: build runtimes with ``determinism_probe=True``.
     """
 
     app: Any = None
@@ -51,6 +53,7 @@ class DurableSettings:
     assert_all_mocks_used: bool = True
     start_time: Optional[datetime] = None
     assert_all_faults_fired: bool = True
+    determinism_probe: bool = False
 
 
 # Session-wide values read once from the command line and the ini file.
@@ -63,6 +66,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--durable-app", dest="durable_app", default=None, metavar="APP",
         help="function app the durable_runtime fixture loads ('pkg.module:attr' or an app "
              "folder); overrides the durable_app ini option, a durable_app marker overrides it")
+    group.addoption(
+        "--durable-probe", dest="durable_probe", action="store_true", default=False,
+        help="build every durable_runtime with determinism_probe=True: replay each episode "
+             "under a moved clock, reseeded random, other uuid4 values and a changed "
+             "environment (and each history under other PYTHONHASHSEEDs), failing tests "
+             "whose orchestrators decide differently")
     parser.addini(INI_APP, default="",
                   help="function app the durable_runtime fixture loads: 'pkg.module:attr' "
                        "or an app folder relative to the ini file")
@@ -102,7 +111,8 @@ def _session_settings(config: pytest.Config) -> DurableSettings:
             start = parse_start_time(ini_start)
         except ValueError as exc:
             raise pytest.UsageError(f"{where}: {exc}") from None
-    return DurableSettings(app=app, app_source=source, start_time=start)
+    return DurableSettings(app=app, app_source=source, start_time=start,
+                           determinism_probe=bool(config.getoption("durable_probe", False)))
 
 
 def _ini_relative(config: pytest.Config, value: str) -> str:
@@ -137,11 +147,12 @@ def parse_start_time(value: Any) -> datetime:
 
 
 def _marker_values(app: Any = _UNSET, *, assert_all_mocks_used: Any = _UNSET,
-                   start_time: Any = _UNSET, assert_all_faults_fired: Any = _UNSET
-                   ) -> dict[str, Any]:
+                   start_time: Any = _UNSET, assert_all_faults_fired: Any = _UNSET,
+                   determinism_probe: Any = _UNSET) -> dict[str, Any]:
     # The signature is the marker's: Python itself rejects unknown or extra arguments.
     return {"app": app, "assert_all_mocks_used": assert_all_mocks_used,
-            "start_time": start_time, "assert_all_faults_fired": assert_all_faults_fired}
+            "start_time": start_time, "assert_all_faults_fired": assert_all_faults_fired,
+            "determinism_probe": determinism_probe}
 
 
 def session_settings(config: pytest.Config) -> DurableSettings:
@@ -162,7 +173,7 @@ def resolve_settings(item: pytest.Item) -> DurableSettings:
                              + [f"{k}={v!r}" for k, v in mark.kwargs.items()])
             pytest.fail(f"@pytest.mark.{MARKER}({args}) on {node.nodeid}: {exc}. It takes "
                         f"{MARKER}(app=None, *, assert_all_mocks_used=True, start_time=None, "
-                        "assert_all_faults_fired=True).",
+                        "assert_all_faults_fired=True, determinism_probe=False).",
                         pytrace=False)
         for key, value in values.items():
             if value is not _UNSET and key not in chosen:
@@ -184,10 +195,15 @@ def resolve_settings(item: pytest.Item) -> DurableSettings:
     if not isinstance(fired, bool):
         pytest.fail(f"{sources['assert_all_faults_fired']}: assert_all_faults_fired must be "
                     f"True or False, not {fired!r}", pytrace=False)
+    probe = chosen.get("determinism_probe", base.determinism_probe)
+    if not isinstance(probe, bool):
+        pytest.fail(f"{sources['determinism_probe']}: determinism_probe must be True or False, "
+                    f"not {probe!r}", pytrace=False)
     return DurableSettings(
         app=chosen.get("app", base.app),
         app_source=sources.get("app", base.app_source),
         assert_all_mocks_used=mocks,
         start_time=start,
         assert_all_faults_fired=fired,
+        determinism_probe=probe,
     )
