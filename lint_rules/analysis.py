@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import re
 import traceback
-from contextlib import ExitStack, contextmanager
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Mapping, Optional, Sequence, cast
 
 import libcst as cst
 from libcst.helpers import ModuleNameAndPackage
-from libcst.metadata import ByteSpanPositionProvider, MetadataWrapper, ScopeProvider
+from libcst.metadata import ByteSpanPositionProvider, MetadataWrapper, ProviderT, ScopeProvider
 
 from .config import Settings
-from .context import FileContext, ParentMap, registered_name
+from .context import FileContext, registered_name
 from .model import APP_PREFIX, FileAnalysis, Report, V1Function
 from .rules import RULES
 from .rules.base import TASK_METHODS, Rule
 from .sources import Source, grammar_error, too_large, too_many_tokens
 from .suppressions import parse_comment, widen_to_functions
+from .traversal import Dispatch, fast_libcst
 
 #: Only files containing one of these can register an orchestrator (V1 entry scripts aside).
 ORCHESTRATOR_MARKERS = (b"orchestration_trigger", b"Orchestrator.create")
@@ -138,83 +138,18 @@ class _Summary(cst.BatchableCSTVisitor):
             self.ctx.analysis.suppressions.append(sup)
 
 
-_METHODS: dict[type, tuple[str, ...]] = {}
-
-
-def _visitor_methods(cls: type) -> tuple[str, ...]:
-    """Names of the visit_/leave_ methods a visitor class defines (cached per class)."""
-    found = _METHODS.get(cls)
-    if found is None:
-        base = cst.BatchableCSTVisitor
-        found = tuple(
-            name for name in dir(cls)
-            if name.startswith(("visit_", "leave_"))
-            and callable(getattr(cls, name))
-            and not getattr(getattr(cls, name), "_is_no_op", False)
-            and getattr(cls, name) is not getattr(base, name, None)
-        )
-        _METHODS[cls] = found
-    return found
-
-
-class _Dispatch(cst.CSTVisitor):
-    """One traversal calling every rule's methods.
-
-    libcst's own ``visit_batched`` looks up each visitor's methods with ``inspect.getmembers``
-    on every call, which costs more than the traversal for small files.
-    """
-
-    def __init__(self, visitors: Sequence[cst.BatchableCSTVisitor], parents: ParentMap) -> None:
-        super().__init__()
-        self.parents = parents
-        self.visit: dict[str, list[Callable[[cst.CSTNode], None]]] = {}
-        self.leave: dict[str, list[Callable[[cst.CSTNode], None]]] = {}
-        for v in visitors:
-            for name in _visitor_methods(type(v)):
-                kind, _, node_type = name.partition("_")
-                table = self.visit if kind == "visit" else self.leave
-                table.setdefault(node_type, []).append(getattr(v, name))
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        self.parents.enter(node)
-        for method in self.visit.get(type(node).__name__, ()):
-            method(node)
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        for method in self.leave.get(type(original_node).__name__, ()):
-            method(original_node)
-        self.parents.leave()
-
-
-def _cached_get_visitors(
-        self: cst.BatchableCSTVisitor) -> dict[str, Callable[[cst.CSTNode], None]]:
-    return {name: getattr(self, name) for name in _visitor_methods(type(self))}
-
-
-@contextmanager
-def _fast_libcst() -> Iterator[None]:
-    """Cache libcst's per-instance visitor-method lookup by class while we analyse.
-
-    Touches a libcst internal: ``BatchableCSTVisitor.get_visitors`` calls
-    ``inspect.getmembers`` over ~1,600 attributes for every metadata provider of every file,
-    which cost more than parsing. The cached version returns the same methods (looked up per
-    class instead of per instance). Restored on exit.
-    """
-    original = cst.BatchableCSTVisitor.get_visitors
-    cst.BatchableCSTVisitor.get_visitors = _cached_get_visitors  # type: ignore[method-assign]
+def _visit_batched(ctx: FileContext, visitors: Sequence[cst.BatchableCSTVisitor]) -> None:
+    # The metadata is already resolved: hand it to the visitors instead of letting each
+    # resolve it through the wrapper.
+    metadata = cast("Mapping[ProviderT, Mapping[cst.CSTNode, object]]",
+                    {ByteSpanPositionProvider: ctx.spans, ScopeProvider: ctx.scopes})
+    for v in visitors:
+        v.metadata = metadata
     try:
-        yield
+        ctx.module.visit(Dispatch(visitors, ctx.parents.enter, ctx.parents.leave))
     finally:
-        cst.BatchableCSTVisitor.get_visitors = original  # type: ignore[method-assign]
-
-
-def _visit_batched(wrapper: MetadataWrapper, visitors: Sequence[cst.BatchableCSTVisitor],
-                   parents: ParentMap) -> None:
-    with ExitStack() as stack:
         for v in visitors:
-            stack.enter_context(v.resolve(wrapper))
-        wrapper.module.visit(_Dispatch(visitors, parents))
+            v.metadata = {}
 
 
 def _bracket_depth(source: bytes) -> int:
@@ -270,7 +205,7 @@ def analyze_source(
     if light_ok and not any(m in data for m in ORCHESTRATOR_MARKERS) and not (
             v1 is not None and v1.kind == "orchestrationTrigger"):
         return _light_analysis(path, module, mod)
-    with _fast_libcst():
+    with fast_libcst():
         return _analyze_module(path, data, module, mod, settings, v1, rules)
 
 
@@ -298,7 +233,7 @@ def _analyze_module(path: str, source: bytes, module: cst.Module, mod: ModuleNam
         ctx = FileContext(path, module, wrapper, mod, settings, v1, source)
         visitors: list[cst.BatchableCSTVisitor] = [_Summary(ctx)]
         visitors.extend(rule(ctx) for rule in rules)
-        _visit_batched(wrapper, visitors, ctx.parents)
+        _visit_batched(ctx, visitors)
         ctx.analysis.suppressions = widen_to_functions(ctx.analysis.suppressions, ctx.def_spans)
         return ctx.analysis
     except RecursionError:

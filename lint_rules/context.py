@@ -17,13 +17,13 @@ from libcst.metadata import (
     MetadataWrapper,
     QualifiedName,
     QualifiedNameSource,
-    Scope,
-    ScopeProvider,
 )
 
 from .config import Settings
 from .model import FileAnalysis, FunctionInfo, Report, V1Function
+from .scopes import Scopes, resolve_scopes
 from .syntax import contains_yield, string_value
+from .traversal import children
 
 
 class FileContext:
@@ -50,11 +50,13 @@ class FileContext:
         self.settings = settings
         self.v1 = v1
         self.analysis = FileAnalysis(path=path, module=mod.name)
-        meta = wrapper.resolve_many([ByteSpanPositionProvider, ScopeProvider])
         # Lines and columns come from byte spans: PositionProvider would generate the code a
-        # second time. resolve_many types every mapping's values as object.
-        self.spans = cast(Mapping[cst.CSTNode, CodeSpan], meta[ByteSpanPositionProvider])
-        self.scopes = cast(Mapping[cst.CSTNode, Optional[Scope]], meta[ScopeProvider])
+        # second time.
+        # The provider itself: wrapper.resolve would also run an empty batch of providers,
+        # one more traversal that does nothing.
+        self.spans = cast(Mapping[cst.CSTNode, CodeSpan],
+                          ByteSpanPositionProvider()._gen(wrapper))
+        self.scopes: Scopes = resolve_scopes(wrapper)
         self._source = source
         self._ascii = source.isascii()
         self._line_starts = [0] + [i + 1 for i, b in enumerate(source) if b == 10]
@@ -309,7 +311,7 @@ class ParentMap:
                 todo = [top]
                 while todo:
                     parent = todo.pop()
-                    for child in parent.children:
+                    for child in children(parent):
                         self._map.setdefault(child, parent)
                         todo.append(child)
                 found = self._map.get(node)
