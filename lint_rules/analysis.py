@@ -21,7 +21,7 @@ from .rules import RULES
 from .rules.base import TASK_METHODS, Rule
 from .sources import Source, grammar_error, too_large, too_many_tokens
 from .suppressions import parse_comment, widen_to_functions
-from .traversal import Dispatch, fast_libcst
+from .traversal import dispatch, fast_libcst
 
 #: Only files containing one of these can register an orchestrator (V1 entry scripts aside).
 ORCHESTRATOR_MARKERS = (b"orchestration_trigger", b"Orchestrator.create")
@@ -146,7 +146,7 @@ def _visit_batched(ctx: FileContext, visitors: Sequence[cst.BatchableCSTVisitor]
     for v in visitors:
         v.metadata = metadata
     try:
-        ctx.module.visit(Dispatch(visitors, ctx.parents.enter, ctx.parents.leave))
+        dispatch(ctx.module, visitors, ctx.parents.enter, ctx.parents.leave)
     finally:
         for v in visitors:
             v.metadata = {}

@@ -26,6 +26,8 @@ _NODE, _SEQUENCE, _OTHER = 1, 2, 0
 _FIELDS: dict[type, tuple[str, ...]] = {}
 #: Node class -> the fields libcst calls ``on_visit_attribute`` for (not plain values).
 _VISITED: dict[type, frozenset[str]] = {}
+#: Node classes libcst never descends into (about half the nodes of a file are whitespace).
+_LEAVES: set[type] = set()
 #: Fields libcst visits (and calls attribute callbacks for) only when they are not None.
 _ONLY_WHEN_SET = frozenset({"format_spec"})
 #: Value type -> _NODE, _SEQUENCE or _OTHER (``isinstance`` on libcst's ABCs is slow).
@@ -56,6 +58,8 @@ def _field_order(cls: type, node: cst.CSTNode) -> tuple[str, ...]:
                  if f.name not in order)
     found = tuple(order)
     _FIELDS[cls] = found
+    if not recorder.fields:  # whitespace, newlines, comments: nothing below them
+        _LEAVES.add(cls)
     return found
 
 
@@ -111,6 +115,7 @@ class _Plan:
         self.visits: dict[type, Optional[Callable[..., object]]] = {}
         self.leaves: dict[type, Optional[Callable[..., object]]] = {}
         # node class -> [(field, visit_<Node>_<field>, leave_<Node>_<field>)] with a real one
+        self.skip: dict[type, bool] = {}  # leaf class -> no callback would run for it
         self.fields: dict[type, list[tuple[str, Optional[Callable[..., object]],
                                            Optional[Callable[..., object]]]]] = {}
 
@@ -119,6 +124,16 @@ class _Plan:
         if found is None or not callable(found) or getattr(found, "_is_no_op", False):
             return None
         return found  # type: ignore[no-any-return]
+
+    def skip_of(self, node_cls: type) -> bool:
+        """Whether visiting a node of this class would call nothing (a leaf without methods)."""
+        if node_cls not in _FIELDS:
+            return False  # not seen yet: not known to be a leaf
+        found = self.skip[node_cls] = (
+            node_cls in _LEAVES and not self.custom_visit and not self.custom_leave
+            and self.method(f"visit_{node_cls.__name__}") is None
+            and self.method(f"leave_{node_cls.__name__}") is None)
+        return found
 
     def visit_of(self, node_cls: type) -> Optional[Callable[..., object]]:
         found = self.visits[node_cls] = self.method(f"visit_{node_cls.__name__}")
@@ -182,7 +197,9 @@ def _walk(node: cst.CSTNode, visitor: Any, plan: _Plan) -> None:
                     if field == name and enter_field is not None:
                         enter_field(visitor, node)
             if kind == _NODE:
-                _walk(value, visitor, plan)
+                child = type(value)
+                if not (plan.skip[child] if child in plan.skip else plan.skip_of(child)):
+                    _walk(value, visitor, plan)
             elif kind == _SEQUENCE:
                 for item in value:
                     if _kind(item) == _NODE:
@@ -263,33 +280,56 @@ def fast_libcst() -> Iterator[None]:
         cst.BatchableCSTVisitor.get_visitors = get_visitors  # type: ignore[method-assign]
 
 
-class Dispatch(cst.CSTVisitor):
-    """One traversal calling every rule's methods, recording parents on the way down.
+def dispatch(module: cst.Module, visitors: Sequence[cst.BatchableCSTVisitor],
+             enter: Callable[[cst.CSTNode], None], leave: Callable[[], None]) -> None:
+    """One traversal calling every visitor's ``visit_<Node>``/``leave_<Node>`` methods.
 
-    libcst's own ``visit_batched`` looks up each visitor's methods with ``inspect.getmembers``
-    on every call, which costs more than the traversal for small files.
+    ``enter`` and ``leave`` are called around every node that is walked; leaves that no
+    visitor has a method for (whitespace, newlines) are not walked. Return values of the
+    methods are ignored: every visitor sees the whole tree. libcst's own ``visit_batched``
+    looks up each visitor's methods with ``inspect.getmembers`` on every call, which costs
+    more than the traversal for small files.
     """
+    by_name: dict[str, list[Callable[[cst.CSTNode], object]]] = {}
+    for v in visitors:
+        for name in visitor_methods(type(v)):
+            by_name.setdefault(name, []).append(getattr(v, name))
+    visits: dict[type, Sequence[Callable[[cst.CSTNode], object]]] = {}
+    leaves: dict[type, Sequence[Callable[[cst.CSTNode], object]]] = {}
+    skip: dict[type, bool] = {}
 
-    def __init__(self, visitors: Sequence[cst.BatchableCSTVisitor],
-                 enter: Callable[[cst.CSTNode], None], leave: Callable[[], None]) -> None:
-        super().__init__()
-        self._enter = enter
-        self._leave = leave
-        self.visit: dict[str, list[Callable[[cst.CSTNode], None]]] = {}
-        self.leave: dict[str, list[Callable[[cst.CSTNode], None]]] = {}
-        for v in visitors:
-            for name in visitor_methods(type(v)):
-                kind, _, node_type = name.partition("_")
-                table = self.visit if kind == "visit" else self.leave
-                table.setdefault(node_type, []).append(getattr(v, name))
+    def methods(table: dict[type, Sequence[Callable[[cst.CSTNode], object]]], prefix: str,
+                cls: type) -> Sequence[Callable[[cst.CSTNode], object]]:
+        found = table[cls] = tuple(by_name.get(prefix + cls.__name__, ()))
+        return found
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        self._enter(node)
-        for method in self.visit.get(type(node).__name__, ()):
+    def skips(cls: type) -> bool:
+        if cls not in _FIELDS:
+            return False
+        found = skip[cls] = cls in _LEAVES and not (
+            by_name.get("visit_" + cls.__name__) or by_name.get("leave_" + cls.__name__))
+        return found
+
+    def walk(node: cst.CSTNode) -> None:
+        enter(node)
+        cls = type(node)
+        for method in visits[cls] if cls in visits else methods(visits, "visit_", cls):
             method(node)
-        return True
+        for name in _FIELDS.get(cls) or _field_order(cls, node):
+            value = getattr(node, name)
+            kind = _KINDS.get(type(value))
+            if kind is None:
+                kind = _kind(value)
+            if kind == _NODE:
+                child = type(value)
+                if not (skip[child] if child in skip else skips(child)):
+                    walk(value)
+            elif kind == _SEQUENCE:
+                for item in value:
+                    if _kind(item) == _NODE:
+                        walk(item)
+        for method in leaves[cls] if cls in leaves else methods(leaves, "leave_", cls):
+            method(node)
+        leave()
 
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        for method in self.leave.get(type(original_node).__name__, ()):
-            method(original_node)
-        self._leave()
+    walk(module)
