@@ -168,6 +168,8 @@ def discover_app(app: object) -> AppFunctions:
     Raises:
         AppDiscoveryError: The app could not be found, imported or understood.
     """
+    if isinstance(app, AppFunctions):  # discovered already (the pytest plugin's session cache)
+        return app
     if isinstance(app, os.PathLike):
         return _with_root(_discover_path(Path(os.fspath(app)), str(app)), Path(os.fspath(app)))
     if isinstance(app, str):

@@ -8,14 +8,16 @@ misspelt name). ``@pytest.mark.durable_app(assert_all_faults_fired=False)`` opts
 """
 from __future__ import annotations
 
-from typing import Any, List
+from typing import TYPE_CHECKING, Any, List
 
 import pytest
 
 from durable_testkit.errors import UnknownFunctionError
-from durable_testkit.faults import Fault
 
 from .options import MARKER as APP_MARKER
+
+if TYPE_CHECKING:  # pragma: no cover - imported when a marker is read (it loads the SDK)
+    from durable_testkit.faults import Fault
 
 __all__ = ["MARKER", "pytest_configure", "marked_faults", "inject_marked_faults",
            "unfired_faults_message", "check_faults_fired", "render_faults"]
@@ -42,6 +44,8 @@ def marked_faults(item: pytest.Item) -> List[Fault]:
     """
     found: List[Fault] = []
     for node, mark in item.iter_markers_with_node(MARKER):
+        from durable_testkit.faults import Fault  # the test module has imported it already
+
         bad = [a for a in mark.args if not isinstance(a, Fault)]
         if bad or mark.kwargs or not mark.args:
             shown = ", ".join([repr(a) for a in mark.args]

@@ -14,13 +14,12 @@ from typing import TYPE_CHECKING, Any, Generator, List, Optional, Sequence
 
 import pytest
 
-from durable_testkit.history import render_event, render_timeline
-from durable_testkit.runtime import InMemoryRuntime
-
 from ._stash import involved, record_report
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:  # pragma: no cover - imported when a report is rendered
     from pluggy import Result
+
+    from durable_testkit.runtime import InMemoryRuntime
 
 __all__ = ["SECTION_TITLE", "pytest_runtest_makereport", "render_runtime"]
 
@@ -134,6 +133,8 @@ def _render_instance(iid: str, name: str, status: str, output: Any, error: Optio
 
 
 def _timeline(events: Sequence[Any], mark: Optional[int]) -> str:
+    from durable_testkit.history import render_event, render_timeline
+
     if len(events) <= FULL_HISTORY:
         return render_timeline(events, mark=mark)
     if mark is not None and 0 <= mark < len(events):

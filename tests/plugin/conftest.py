@@ -6,6 +6,14 @@ from typing import Callable
 
 import pytest
 
+# The plugin imports the SDK and the runtime only when a fixture first runs. Import them
+# here, before any pytester run: an in-process run restores sys.modules afterwards, and
+# a module first imported inside one run would be imported again, with new classes, by
+# the next.
+import durable_testkit.app  # noqa: F401,E402
+import durable_testkit.runtime  # noqa: F401,E402
+import durable_testkit.scenario  # noqa: F401,E402
+
 SAMPLE_APP = '''
 import azure.durable_functions as df
 
