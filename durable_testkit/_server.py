@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import selectors
 import socket
 import threading
 from concurrent.futures import Future
@@ -57,8 +58,11 @@ class LoopbackServer:
         self.host = host
         self.port: int = self._httpd.server_address[1]
         self._guard.port = self.port
-        # A short poll interval: stop() (every rt.close()) waits up to one interval.
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
+        # stop() (every rt.close()) wakes the serving loop through this pair at once;
+        # serve_forever's poll made every rt.close() wait up to one poll interval.
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._serve,
                                         name=f"durable-testkit-server:{self.port}", daemon=True)
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._loop_thread: Optional[threading.Thread] = None
@@ -90,11 +94,30 @@ class LoopbackServer:
         future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, loop)
         return future.result()
 
+    def _serve(self) -> None:
+        """``serve_forever`` without its poll: it sleeps until a request or ``stop()``."""
+        httpd = self._httpd
+        with selectors.DefaultSelector() as selector:
+            selector.register(httpd, selectors.EVENT_READ)
+            selector.register(self._wake_r, selectors.EVENT_READ)
+            while not self._stopping:
+                ready = selector.select()
+                if self._stopping:
+                    break
+                if any(key.fileobj is httpd for key, _ in ready):
+                    httpd.handle_request()  # readable: accepts and hands it to a thread
+
     def stop(self) -> None:
         """Stop serving, close the socket and the event loop. Idempotent."""
         if self._thread.is_alive():
-            self._httpd.shutdown()
+            self._stopping = True
+            try:
+                self._wake_w.send(b"\0")
+            except OSError:  # pragma: no cover - closed already: the loop has ended
+                pass
             self._thread.join()
+        self._wake_r.close()
+        self._wake_w.close()
         self._httpd.server_close()
         with self._loop_guard:
             loop, self._loop = self._loop, None
