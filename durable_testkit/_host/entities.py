@@ -30,7 +30,7 @@ from .. import _protocol as p
 from .. import _sdk
 from .. import _wire as w
 from .._replay import Slot
-from .._watchdog import EpisodeTimeout, Watchdog
+from .._guard import Guard
 from ..errors import (DurableTestkitError, InvalidOperationError, RunawayFunction,
                       UnknownFunctionError)
 from ..policy import BATCH, Decision, WorkKind, WorkSubject
@@ -53,6 +53,7 @@ class EntityHost(Protocol):
     registry: Registry
     entity_records: Dict[str, EntityRecord]
     entity_batch_size: int
+    guard: Guard  # runs the batch under function_timeout, off the host's thread
 
     @property
     def function_timeout(self) -> Optional[float]: ...
@@ -230,25 +231,30 @@ def run_entity_batch(host: EntityHost, scheduler_id: str) -> None:
         "state": rec.state if rec.exists else None,
         "batch": [{"name": op.name, "input": op.input, "isSignal": op.is_signal} for op in ops],
     })
+    virtual_now = host.now if host.virtual_time else None
+
+    def call() -> str:  # runs on the guard's worker: it must not touch host state
+        if virtual_now is None:
+            return handle(request)
+        # Operations see the virtual clock; their sleeps return at once.
+        registered = host.registry.entities.get(rec.name)
+        fn = getattr(registered, "user_function", registered)
+        ns = None if str(getattr(fn, "__module__", "")).startswith("azure.") \
+            else getattr(fn, "__globals__", None)
+        with _clock.virtual_time(_clock.ActivityClock(virtual_now),
+                                 (ns,) if isinstance(ns, dict) else ()):
+            return handle(request)
+
+    def runaway() -> RunawayFunction:  # the batch is stopped or abandoned: requeue it
+        rec.queue.extendleft(reversed(ops))
+        return RunawayFunction("entity", display, rec.scheduler_id, host.function_timeout or 0)
+
     try:
-        with Watchdog.guard(host.function_timeout):
-            if host.virtual_time:
-                # Operations see the virtual clock; their sleeps return at once.
-                registered = host.registry.entities.get(rec.name)
-                fn = getattr(registered, "user_function", registered)
-                ns = None if str(getattr(fn, "__module__", "")).startswith("azure.") \
-                    else getattr(fn, "__globals__", None)
-                with _clock.virtual_time(_clock.ActivityClock(host.now),
-                                         (ns,) if isinstance(ns, dict) else ()):
-                    raw = handle(request)
-            else:
-                raw = handle(request)
+        raw = host.guard.run(call, host.function_timeout, runaway)
         response = json.loads(raw)
         results = response["results"]
-    except EpisodeTimeout:
-        rec.queue.extendleft(reversed(ops))
-        raise RunawayFunction("entity", display, rec.scheduler_id,
-                              host.function_timeout or 0) from None
+    except RunawayFunction:
+        raise
     except Exception as exc:  # the SDK could not finish the batch (e.g. unserializable state)
         rec.queue.extendleft(reversed(ops))
         raise DurableTestkitError(

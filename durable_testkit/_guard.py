@@ -1,0 +1,274 @@
+"""Stops user code that never returns, so a runaway call fails a test instead of hanging it.
+
+Orchestrator episodes, activities and entity batches are user code run in
+process. The old watchdog raised an exception asynchronously into the thread
+running them, which works for a busy loop but never lands inside a blocking
+call (``time.sleep(3600)``, ``threading.Event().wait()``, a socket read): the
+test thread, and with it a pytest session, hung for good.
+
+So user code runs on a *worker* thread the caller can stop waiting for:
+
+* The host hands a whole drive (``Scheduler.step``/``run_until_idle``/``wait``)
+  to a worker with :meth:`Guard.drive`, so the default path pays one thread
+  hand-off per drive, not one per activity (a hand-off costs ~40 µs, an activity
+  ~70 µs). On the worker, :meth:`Guard.run` only arms a deadline around each
+  call (two attribute writes and a lock).
+* The thread that handed the drive over waits for it and watches the armed
+  deadline. When it passes, it first raises :class:`EpisodeTimeout` in the
+  worker (CPython's ``PyThreadState_SetAsyncExc``; a busy loop stops there and
+  the worker lives on). If the worker has not come back :data:`GRACE_SECONDS`
+  later it is blocked in C: the waiter *abandons* it (the daemon thread is left
+  where it is, and never touches the host again) and raises the call's error
+  (``RunawayOrchestrator``/``RunawayFunction``) itself. The next drive takes a
+  fresh worker.
+* Called off a worker (``replay_history``, the scenario driver), :meth:`Guard.run`
+  hands that one call over the same way.
+
+Workers come from a small pool and leave it after :data:`IDLE_SECONDS` unused;
+every deadline lives on the worker running the call, so any number of runtimes
+in any number of threads are guarded at once (the old watchdog had one slot per
+process). ``EpisodeTimeout`` derives from BaseException so the SDK's and the
+user's ``except Exception`` cannot swallow it.
+
+What runs on a worker runs in a copy of the caller's ``contextvars`` context;
+thread-locals of the caller are not visible there (the host keeps none across a
+call).
+"""
+from __future__ import annotations
+
+import contextvars
+import ctypes
+import itertools
+import threading
+import time
+from typing import Any, Callable, List, Optional, Tuple, TypeVar, cast, final
+
+from ._watchdog import EpisodeTimeout
+
+__all__ = ["Guard", "EpisodeTimeout", "GRACE_SECONDS", "IDLE_SECONDS"]
+
+T = TypeVar("T")
+
+#: After a deadline, how long the asynchronous exception gets to land before the
+#: worker counts as blocked and is abandoned.
+GRACE_SECONDS = 0.2
+#: A pooled worker nobody used for this long ends its thread.
+IDLE_SECONDS = 2.0
+#: How often a waiting caller looks at the armed deadline.
+_POLL_SECONDS = 0.05
+
+_local = threading.local()
+_tokens = itertools.count(1)
+
+
+class _Abandoned(BaseException):
+    """Unwinds an abandoned worker without letting host code run on its way out."""
+
+
+def _set_async_exc(ident: int, exc: Optional[type]) -> None:
+    try:
+        setter = ctypes.pythonapi.PyThreadState_SetAsyncExc
+    except AttributeError:  # pragma: no cover - not CPython: abandoning still works
+        return
+    setter(ctypes.c_ulong(ident), ctypes.py_object(exc) if exc is not None else None)
+
+
+class _Worker:
+    """One daemon thread running drives handed to it, one at a time."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()  # deadline, on_timeout, fired, abandoned vs the waiter
+        self.wake = threading.Lock()
+        self.wake.acquire()
+        self.done = threading.Lock()
+        self.done.acquire()
+        self.job: Optional[Tuple[contextvars.Context, Callable[..., Any], Tuple[Any, ...]]] = None
+        self.result: Any = None
+        self.error: Optional[BaseException] = None
+        self.token = 0
+        self.deadline: Optional[float] = None
+        self.on_timeout: Optional[Callable[[], BaseException]] = None
+        self.fired = False
+        self.abandoned = False
+        self.thread = threading.Thread(target=self._loop, name="durable-testkit-guard",
+                                       daemon=True)
+        self.thread.start()
+        self.ident: int = self.thread.ident or 0
+
+    # -- the worker's side ------------------------------------------------------------
+    def _loop(self) -> None:
+        _local.worker = self
+        while True:
+            if not self.wake.acquire(timeout=IDLE_SECONDS):
+                with _pool_lock:
+                    if self in _idle:  # still unused: leave the pool and end
+                        _idle.remove(self)
+                        return
+                self.wake.acquire()  # taken from the pool just now: its job is coming
+            job = self.job
+            if job is None:
+                return
+            context, fn, args = job
+            try:
+                self.result, self.error = context.run(fn, *args), None
+            except _Abandoned:
+                return
+            except BaseException as exc:  # handed back to the waiting caller
+                self.result, self.error = None, exc
+            if self.abandoned:
+                return
+            self.job = None
+            self.done.release()
+
+    def guarded(self, fn: Callable[[], T], timeout: float,
+                on_timeout: Callable[[], BaseException]) -> T:
+        deadline = time.monotonic() + timeout
+        outer = self.deadline
+        if outer is not None and outer <= deadline:
+            return fn()  # nested in a call whose nearer deadline covers this one
+        previous = (self.token, outer, self.on_timeout)
+        token = next(_tokens)
+        with self.lock:
+            self.token, self.deadline, self.on_timeout, self.fired = (token, deadline,
+                                                                      on_timeout, False)
+        try:
+            try:
+                result = fn()
+            finally:
+                self._disarm(token, previous)
+        except EpisodeTimeout:
+            self._disarm(token, previous)  # it may have landed before the first disarm ran
+            if self.abandoned:
+                raise _Abandoned from None
+            raise on_timeout() from None
+        if self.abandoned:
+            raise _Abandoned
+        return result
+
+    def _disarm(self, token: int, previous: Tuple[int, Optional[float],
+                                                  Optional[Callable[[], BaseException]]]
+                ) -> None:
+        with self.lock:
+            if self.token != token:
+                return
+            if self.fired:
+                # The exception may still be pending if the call returned just in time;
+                # clear it so it cannot surface in host code after the call.
+                _set_async_exc(self.ident, None)
+                self.fired = False
+            self.token, self.deadline, self.on_timeout = previous
+
+    # -- the waiting caller's side ----------------------------------------------------
+    def wait(self) -> None:
+        """Block until the job is done; abandon the worker if an armed call overruns."""
+        done = self.done
+        while not done.acquire(timeout=_POLL_SECONDS):
+            with self.lock:
+                token, deadline = self.token, self.deadline
+            if deadline is None or time.monotonic() < deadline:
+                continue
+            with self.lock:
+                if self.token != token:
+                    continue  # disarmed meanwhile
+                if not self.fired:
+                    self.fired = True
+                    _set_async_exc(self.ident, EpisodeTimeout)
+            if done.acquire(timeout=GRACE_SECONDS):
+                return
+            with self.lock:
+                if self.token != token:
+                    continue  # the exception landed; the worker is busy reporting it
+                self.abandoned = True
+                make_error = self.on_timeout
+            assert make_error is not None
+            raise _blocked(make_error())
+
+
+def _blocked(error: BaseException) -> BaseException:
+    """Say why the call could not be stopped, in the error's own message."""
+    if len(error.args) == 1 and isinstance(error.args[0], str):
+        error.args = (error.args[0] + " It did not stop when interrupted: it is blocked in a "
+                      "call that never returns (time.sleep, a lock or event wait, a socket "
+                      "read...), so its thread was abandoned and the test run moves on.",)
+    return error
+
+
+_pool_lock = threading.Lock()
+_idle: List[_Worker] = []
+
+
+def _take() -> _Worker:
+    with _pool_lock:
+        if _idle:
+            return _idle.pop()
+    return _Worker()
+
+
+def _give(worker: _Worker) -> None:
+    with _pool_lock:
+        _idle.append(worker)
+
+
+def on_worker() -> bool:
+    """Whether this thread is a guard worker (user code is already guarded here)."""
+    return getattr(_local, "worker", None) is not None
+
+
+@final
+class Guard:
+    """Runs user code under wall-clock limits, off the caller's thread (module docstring).
+
+    One per runtime (``Scheduler.guard``); the episode, activity and entity call
+    sites all go through :meth:`run`.
+
+    Attributes:
+        abandoned: how many blocked workers this guard has left behind.
+    """
+
+    def __init__(self) -> None:
+        self.abandoned = 0
+
+    def drive(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on a worker and return its result (or raise its exception).
+
+        On a worker already, it runs right here. Raises the error of an armed call
+        that overran and did not stop (its ``on_timeout()``).
+        """
+        if getattr(_local, "worker", None) is not None:
+            return fn(*args)
+        worker = _take()
+        worker.job = (contextvars.copy_context(), fn, args)
+        worker.wake.release()
+        try:
+            worker.wait()
+        except BaseException:
+            # Abandoned (overran) or interrupted (Ctrl-C): it must not run host code
+            # behind the caller's back, so it is never handed another job.
+            with worker.lock:
+                worker.abandoned = True
+            self.abandoned += 1
+            raise
+        error, result = worker.error, worker.result
+        worker.error = worker.result = None
+        _give(worker)
+        if error is not None:
+            raise error
+        return result  # type: ignore[no-any-return]
+
+    def run(self, fn: Callable[[], T], timeout: Optional[float],
+            on_timeout: Callable[[], BaseException]) -> T:
+        """Call ``fn()``; past ``timeout`` wall-clock seconds, stop waiting and raise.
+
+        Args:
+            fn: the user code (it must not change host state: if it is abandoned it
+                may still finish, on its own thread, later).
+            timeout: the limit in seconds; None or <= 0 runs ``fn`` unguarded here.
+            on_timeout: builds the error to raise (and may repair host state: it runs
+                once the call is known to be stopped or abandoned).
+        """
+        if not timeout or timeout <= 0:
+            return fn()
+        worker: Optional[_Worker] = getattr(_local, "worker", None)
+        if worker is None:
+            return cast(T, self.drive(self.run, fn, timeout, on_timeout))
+        return worker.guarded(fn, timeout, on_timeout)
