@@ -978,6 +978,48 @@ def load_history(path: Union[str, os.PathLike[str]], *,
             f"{sys.getrecursionlimit()} levels)", path=where) from None
 
 
+def _load_wire_events(path: Union[str, os.PathLike[str]], *,
+                     max_bytes: int = DEFAULT_MAX_BYTES
+                     ) -> Optional[Tuple[str, str, List[Dict[str, Any]]]]:
+    """(orchestrator, instance id, wire events) of a saved history file, untyped; or None.
+
+    The fast path of stored-history replay: parsing every event into its typed
+    class (and serializing it back with ``to_wire``) cost replay more than the
+    SDK's own handle. A file in this format written by :func:`save_history`
+    holds exactly the wire dicts ``to_wire`` gives, so they are handed on as
+    read. Anything else -- other formats, a file that does not read, an event
+    that is not a plain dict with an integer ``EventType`` and a text
+    ``Timestamp``, no ExecutionStarted with a name and an instance id -- answers
+    None, and the caller takes :func:`load_history`, which explains what is wrong.
+    """
+    try:
+        raw = read_user_file(os.fspath(path), max_bytes=max_bytes, what="history file")
+        data = json.loads(raw.decode("utf-8-sig"))
+    except Exception:  # noqa: BLE001 - load_history reports it properly
+        return None
+    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME or \
+            data.get("version") not in SUPPORTED_FORMAT_VERSIONS:
+        return None
+    orchestrator, instance_id, events = (data.get("orchestrator"), data.get("instanceId"),
+                                         data.get("events"))
+    if not (isinstance(orchestrator, str) and isinstance(instance_id, str)
+            and isinstance(events, list)):
+        return None
+    started = False
+    for event in events:
+        if type(event) is not dict or type(event.get("EventType")) is not int or \
+                type(event.get("Timestamp")) is not str or \
+                type(event.get("EventId")) is not int or type(event.get("IsPlayed")) is not bool:
+            return None
+        if event["EventType"] == 0:  # ExecutionStarted
+            instance = event.get("OrchestrationInstance")
+            if not (isinstance(event.get("Name"), str) and isinstance(instance, dict)
+                    and isinstance(instance.get("InstanceId"), str)):
+                return None
+            started = True
+    return (orchestrator, instance_id, events) if started else None
+
+
 def _history_from_document(data: Any, where: str) -> InstanceHistory:
     if isinstance(data, list):
         return InstanceHistory.from_events(events_from_wire(data, path=where), path=where)

@@ -1,0 +1,134 @@
+"""Stored-history replay against the SDK's own handle time for the same history.
+
+A 300-step activity chain runs on ``InMemoryRuntime`` and its history is saved
+to a file (``save_history``). Then, interleaved, run by run:
+
+* ``replay``: ``check_histories(app, [file])`` -- load the file, replay it through
+  the SDK's handle, compare, build the ``ReplayCheck`` (what ``durable-testkit
+  replay`` does per file);
+* ``handle``: the bare SDK handle called on the context JSON the replay handed it
+  (captured once), i.e. the SDK's own parse and generator replay: the floor.
+
+It prints the median of each and ``replay / handle`` (target <= 1.2), plus the
+profile of the host's share with ``--profile``. A script that prints figures, not
+a test.
+
+Usage::
+
+    python benchmarks/replay_bench.py [--steps 300] [--runs 15] [--profile]
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, List
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import azure.durable_functions as df  # noqa: E402
+
+from durable_testkit import InMemoryRuntime, check_histories, save_history  # noqa: E402
+
+TARGET = 1.2
+
+app = df.DFApp()
+
+
+@app.orchestration_trigger(context_name="context")
+def chain(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    value = 0
+    for _ in range(context.get_input()):
+        value = yield context.call_activity("inc", value)
+    return value
+
+
+@app.activity_trigger(input_name="value")
+def inc(value: int) -> int:
+    return value + 1
+
+
+def record(steps: int, where: Path) -> Path:
+    rt = InMemoryRuntime.from_app(app)
+    try:
+        result = rt.run("chain", steps)
+        assert result.output == steps, result
+        path = where / "chain.json"
+        save_history(rt.export_history(result.instance_id), path)
+        return path
+    finally:
+        rt.close()
+
+
+def worker_handle() -> Any:
+    """The handle the worker calls for ``chain`` (what the V2 decorator built)."""
+    return chain._function.get_user_function()  # type: ignore[attr-defined]
+
+
+def capture_context(path: Path) -> str:
+    """The context JSON the replay hands the SDK's handle (captured by a wrapper)."""
+    seen: List[str] = []
+    handle = worker_handle()
+
+    def spy(context: str) -> str:
+        seen.append(context)
+        return handle(context)
+
+    spy.orchestrator_function = handle.orchestrator_function  # type: ignore[attr-defined]
+    from durable_testkit import replay_history
+
+    replay_history(spy, path)
+    return seen[0]
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    gc.collect()
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--profile", action="store_true", help="cProfile of one replay")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = record(args.steps, Path(tmp))
+        context = capture_context(path)
+        handle = worker_handle()
+
+        def replay() -> None:
+            (check,) = check_histories(app, [path])
+            assert check.ok, check.message
+
+        replay()  # warm: imports, discovery, the timestamp cache of the first run
+        handle(context)
+        replays, handles = [], []
+        for _ in range(args.runs):  # interleaved A/B
+            replays.append(timed(replay))
+            handles.append(timed(lambda: handle(context)))
+        r, h = statistics.median(replays), statistics.median(handles)
+        ratios = sorted(a / b for a, b in zip(replays, handles))
+        print(f"{args.steps}-step chain, {path.stat().st_size // 1024} KiB history, "
+              f"{args.runs} interleaved runs: replay {r * 1e3:.1f} ms, bare handle "
+              f"{h * 1e3:.1f} ms, ratio of medians {r / h:.2f}, median ratio "
+              f"{ratios[len(ratios) // 2]:.2f} (target <= {TARGET})")
+        if args.profile:
+            prof = cProfile.Profile()
+            prof.enable()
+            replay()
+            prof.disable()
+            pstats.Stats(prof).sort_stats("tottime").print_stats(20)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
