@@ -18,6 +18,7 @@ Usage::
     python benchmarks/host_overhead.py --quick    # small smoke run
     python benchmarks/host_overhead.py --check    # exit 1 if any overhead > 1.3
     python benchmarks/host_overhead.py --profile monitor-timer   # host-only cProfile
+    python benchmarks/host_overhead.py --lengths 100 500 1000 2000  # host ms/episode vs length
 
 This is a script that prints figures, not a timed test. Without ``--check`` it
 always exits 0.
@@ -116,7 +117,8 @@ SCENARIOS = [
 def make_runtime(scenario: Scenario, wrap: Optional[Callable[[Any], Any]] = None
                  ) -> InMemoryRuntime:
     # The 2x monitor with an activity runs 2,001 episodes; stay clear of the runaway limit.
-    rt = InMemoryRuntime(max_episodes=100_000)
+    # The monitors run for minutes: no real-time bound on rt.run here.
+    rt = InMemoryRuntime(max_episodes=100_000, drive_timeout=None)
     handle = df.Orchestrator.create(scenario.orchestrator)
     if wrap is not None:
         handle = wrap(handle)
@@ -254,9 +256,15 @@ def main(argv: Optional[List[str]] = None) -> int:
                     help="print a host-only cProfile of one scenario instead of the table")
     ap.add_argument("--size", type=int, help="size for --profile (default: the issue's size)")
     ap.add_argument("--top", type=int, default=25, help="rows per profile")
+    ap.add_argument("--lengths", nargs="*", type=int, metavar="N",
+                    help="host ms per episode of a chain at each length (default 100 500 "
+                         "1000 2000; one run each, the SDK's time is quadratic in N)")
     args = ap.parse_args(argv)
 
     by_name: Dict[str, Scenario] = {s.name: s for s in SCENARIOS}
+    if args.lengths is not None:
+        return chain_lengths(by_name["chain"], args.lengths or [100, 500, 1000, 2000],
+                             args.repeats or 1)
     if args.profile:
         scenario = by_name[args.profile]
         profile_host(scenario, args.size or scenario.size, args.top)
@@ -303,6 +311,24 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"\nworst overhead ratio {worst:.2f} (target <= {TARGET}): {verdict}")
     if args.check and worst > TARGET:
         return 1
+    return 0
+
+
+def chain_lengths(scenario: Scenario, lengths: List[int], repeats: int) -> int:
+    """How the host's cost per episode grows with the history (target: within 1.5x)."""
+    print(f"chain: host ms per episode by length ({repeats} run(s) each, median)")
+    print(f"{'length':>6} {'events':>7} {'total s':>8} {'sdk s':>8} {'host ms/ep':>10} "
+          f"{'sdk ms/ep':>9} {'ratio':>6}")
+    per_episode = []
+    for n in lengths:
+        runs = measure(scenario, n, repeats)
+        med = sorted(runs, key=lambda r: r.host_per_episode)[(len(runs) - 1) // 2]
+        per_episode.append(med.host_per_episode)
+        print(f"{n:>6} {med.events:>7} {med.total:>8.3f} {med.sdk:>8.3f} "
+              f"{fmt_ms(med.host_per_episode):>10} {fmt_ms(med.sdk_per_episode):>9} "
+              f"{med.ratio:>6.2f}", flush=True)
+    spread = max(per_episode) / min(per_episode)
+    print(f"\nhost ms/episode, largest / smallest: {spread:.2f} (target <= 1.5)")
     return 0
 
 
