@@ -75,6 +75,9 @@ _EXPORTS: Dict[str, str] = {
     "ReplayResult": "replay",
     "RunawayFunction": "errors",
     "RunawayOrchestrator": "errors",
+    "SpinningOrchestrator": "errors",
+    "DriveTimeout": "errors",
+    "UnknownMockTarget": "errors",
     "RuntimeStats": "runtime",
     "save_history": "history",
     "ScenarioError": "errors",
@@ -126,6 +129,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
                          OrchestrationStuck, ProtocolError, RunawayFunction, RunawayOrchestrator,
                          ScenarioError, SerializationError, UnknownFunctionError,
                          UnknownInstanceError, UnknownRouteError)
+    from .errors import DriveTimeout, SpinningOrchestrator, UnknownMockTarget
     from .fault_check import (FaultCheckReport, FaultPoint, FaultPointResult,
                               check_at_least_once)
     from .importers import (ImportOutcome, corpus_path, import_histories, import_history,

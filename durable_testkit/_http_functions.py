@@ -22,6 +22,10 @@ from ._sync import as_coroutine, run_sync
 from ._virtual_wait import sdk_waits_on_virtual_time
 from .errors import InvalidOperationError, UnknownRouteError
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 __all__ = ["invoke_http", "routes"]
 
 ROUTE_PREFIX = "api"

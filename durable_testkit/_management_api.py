@@ -34,6 +34,10 @@ from .errors import DurableTestkitError, InvalidOperationError, UnknownFunctionE
 from .status import TERMINAL_STATUSES
 from .status import OrchestrationRuntimeStatus as Status
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 __all__ = ["Response", "handle", "binding_json", "management_payload", "drive_until",
            "PLACEHOLDER_ORIGIN", "PLACEHOLDER_RPC_ORIGIN", "WEBHOOK_PATH", "RPC_PATH",
            "TASK_HUB", "CONNECTION"]

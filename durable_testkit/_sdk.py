@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import sys
 import time
 import traceback
 from dataclasses import dataclass
@@ -40,8 +41,8 @@ from azure.durable_functions import EntityId, OrchestrationRuntimeStatus
 from azure.functions import meta as _meta
 from azure.functions.durable_functions import ActivityTriggerConverter as _Converter
 
-from . import _timestamps
-from .errors import ProtocolError, SerializationError
+from . import _payloads, _timestamps
+from .errors import PayloadRejected, ProtocolError, SerializationError
 
 try:  # the SDK's own serializer (1.6+), so payloads encode exactly as in Azure
     from azure.durable_functions.models.utils.df_serialization import df_dumps as _df_dumps
@@ -64,6 +65,57 @@ Handle = Callable[[str], str]
 # _timestamps gives identical results from a cache (docs/protocol.md, "Timestamp
 # parsing"); DURABLE_TESTKIT_STOCK_TIMESTAMPS=1 keeps the stock path.
 _timestamps.install()
+
+
+# ---------------------------------------------------------------- the custom-object hook
+# Every decode of a payload by the SDK and the worker runs json.loads(..., object_hook=
+# azure.functions._durable_functions._deserialize_custom_object): df_loads looks that
+# module global up on each call, ActivityTriggerConverter too (azure-functions < 1.26),
+# and SDKs before 1.6 bound the name in their own modules with "from ... import". That
+# hook calls from_json of the class a payload names (importing its module before
+# azure-functions 1.26), so payloads from a history file or a request to serve could run
+# code. install_payload_guard() puts _vetted_object_hook in each of those globals: inside
+# the host (a durable_testkit._payloads scope) it rebuilds only classes the scope allows;
+# outside the host it is the SDK's own hook, untouched. uninstall_payload_guard() puts the
+# SDK's hook back (the opt-out; docs/protocol.md, "Security").
+from azure.functions import _durable_functions as _codec  # noqa: E402
+
+_SDK_OBJECT_HOOK: Callable[[Dict[str, Any]], Any] = _codec._deserialize_custom_object
+_ENVELOPE = ("__class__", "__module__", "__data__")
+
+
+def _vetted_object_hook(obj: Dict[str, Any]) -> Any:
+    if "__class__" not in obj or "__module__" not in obj or "__data__" not in obj:
+        return obj
+    current = _payloads.current()
+    if current is None:  # user code outside the host: the SDK's behaviour
+        return _SDK_OBJECT_HOOK(obj)
+    cls = current.resolve(obj["__module__"], obj["__class__"])
+    return cls.from_json(obj["__data__"])  # type: ignore[attr-defined]
+
+
+def _swap_object_hook(old: Any, new: Any) -> int:
+    swapped = 0
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == "azure" or name.startswith("azure.")):
+            continue
+        if getattr(module, "_deserialize_custom_object", None) is old:
+            setattr(module, "_deserialize_custom_object", new)
+            swapped += 1
+    return swapped
+
+
+def install_payload_guard() -> int:
+    """Vet custom-object payloads inside the host (done on import); returns globals swapped."""
+    return _swap_object_hook(_SDK_OBJECT_HOOK, _vetted_object_hook)
+
+
+def uninstall_payload_guard() -> int:
+    """Give the SDK its own custom-object hook back, process-wide (the opt-out)."""
+    return _swap_object_hook(_vetted_object_hook, _SDK_OBJECT_HOOK)
+
+
+install_payload_guard()
 
 
 # ---------------------------------------------------------------- payloads
@@ -91,7 +143,12 @@ def decode_activity_input(input_text: Optional[str]) -> Any:
             return input_text
         except Exception:  # noqa: S110 - e.g. RecursionError: the converter's own error
             pass
-    return _Converter.decode(_meta.Datum(input_text, "json"), trigger_metadata=None)
+    try:
+        return _Converter.decode(_meta.Datum(input_text, "json"), trigger_metadata=None)
+    except ValueError as exc:  # the converter wraps every decode error in a vague ValueError
+        if isinstance(exc.__cause__, PayloadRejected):
+            raise exc.__cause__ from None
+        raise
 
 
 #: Values whose plain ``json.dumps`` is what the converter writes in either typing mode.
@@ -149,9 +206,10 @@ def orchestrator_handle(name: str, fn: Any) -> Handle:
         TypeError: ``fn`` is an ``async def`` or not callable.
     """
     target = unwrap_function(fn)
-    if hasattr(target, "orchestrator_function"):
+    wrapped = getattr(target, "orchestrator_function", None)
+    if wrapped is not None and not inspect.iscoroutinefunction(wrapped):
         return cast(Handle, target)  # already a df.Orchestrator.create handle
-    if inspect.iscoroutinefunction(target):
+    if inspect.iscoroutinefunction(wrapped or target):
         raise TypeError(
             f"orchestrator '{name}' is an async function; Durable Functions orchestrators "
             "in Python are generator functions (def ... with yield), never async def")
@@ -247,7 +305,13 @@ def invoke_orchestrator(handle: Callable[[Any], Any], context_json: str,
     answers with the whole action list every episode; when its text starts with
     the known actions' text unchanged, only the new tail is parsed, so reading
     the answer costs what the episode added, not what the history holds.
+
+    Payloads decode under the current payload scope (the runtime's); outside a
+    runtime (stored-history replay) the orchestrator's own module is the app's.
     """
+    if _payloads.current() is None:
+        with _payloads.scope(_payloads.PayloadScope(lambda: (handle,))):
+            return invoke_orchestrator(handle, context_json, known)
     started = time.perf_counter()
     try:
         raw = handle(context_json)

@@ -24,6 +24,10 @@ from typing import Any, Iterator, List
 from . import _sdk
 from ._host.ports import RuntimePort
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 __all__ = ["sdk_waits_on_virtual_time"]
 
 _lock = threading.Lock()

@@ -36,6 +36,10 @@ _ORCHESTRATION_TRIGGER = "orchestrationtrigger"
 _ACTIVITY_TRIGGER = "activitytrigger"
 _ENTITY_TRIGGER = "entitytrigger"
 _DURABLE_CLIENT = "durableclient"
+# Durable Functions 1.x named the client binding orchestrationClient; the 2.x extension
+# still binds it (ext: DurableTaskExtension.cs, the backwardsCompRule for the obsolete
+# OrchestrationClientAttribute), and the SDK's V1 samples use it.
+_CLIENT_TYPES = (_DURABLE_CLIENT, "orchestrationclient")
 _HTTP_TRIGGER = "httptrigger"
 
 # The binding key that renames a durable function (the extension uses
@@ -328,7 +332,7 @@ def _make_info(*, function_name: str, trigger: Mapping[str, Any],
                bindings: tuple[Mapping[str, Any], ...], function: Callable[..., Any],
                user_function: Callable[..., Any], model: str, source: str) -> FunctionInfo:
     trigger_type = str(trigger.get("type", "")).lower()
-    client = next((b for b in bindings if str(b.get("type", "")).lower() == _DURABLE_CLIENT),
+    client = next((b for b in bindings if str(b.get("type", "")).lower() in _CLIENT_TYPES),
                   None)
     name = function_name
     route: Optional[str] = None

@@ -23,6 +23,10 @@ from ._sdk import azure_functions as func
 from ._sdk import durable_functions as df
 from .status import OrchestrationRuntimeStatus as Status
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 __all__ = ["InMemoryClient"]
 
 

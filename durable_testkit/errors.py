@@ -33,6 +33,12 @@ __all__ = [
     "VersionMismatchError",
     "CoverageUnavailableError",
     "PlanMismatch",
+    "SpinningOrchestrator",
+    "DriveTimeout",
+    "UnknownMockTarget",
+    "PayloadRejected",
+    "HostLimitExceeded",
+    "LongRunningOrchestrator",
 ]
 
 
@@ -441,3 +447,135 @@ class PlanMismatch(DurableTestkitError):
             f"asks a {actual_kind} decision ({len(self.options)} options: {shown}). "
             "The orchestration, its mocks or its inputs changed since the plan was saved; "
             "record the plan again from the failing example.")
+
+
+class SpinningOrchestrator(RunawayOrchestrator):
+    """An orchestration schedules the same work again and again while virtual time stands still.
+
+    A poll loop without a durable timer: here activities take no virtual time
+    unless told, so it can never see a change and would run until its history
+    makes every episode crawl. Reported after ``limit`` identical episodes.
+    """
+
+    def __init__(self, instance_id: str, orchestrator: str, limit: int, instant: str,
+                 schedules: Sequence[str]) -> None:
+        self.instant = instant
+        self.schedules = tuple(schedules)
+        self.instance_id = instance_id
+        self.orchestrator = orchestrator
+        self.limit = limit
+        self.what = "identical episodes at one virtual instant"
+        each = ", ".join(self.schedules) or "nothing but continue_as_new"
+        # Its own text, not RunawayOrchestrator's: skip that constructor, keep the fields.
+        Exception.__init__(
+            self,
+            f"Orchestration '{orchestrator}' (instance '{instance_id}') ran {limit} episodes in "
+            f"a row at one virtual instant ({instant}), each scheduling the same work: {each}. "
+            "It loops without letting time move (a poll with no durable timer), so here it can "
+            "never see a change; in Azure it would call the same work as fast as the workers "
+            "allow and grow its history until every replay crawls. Put a "
+            "`yield context.create_timer(...)` between polls, or give the activity a duration "
+            "(rt.register_activity/mock_activity(..., duration=...)) if its answer changes with "
+            "time. If the repetition is intended, raise the limit with "
+            "InMemoryRuntime(max_repeats=...).")
+
+
+class DriveTimeout(DurableTestkitError):
+    """A driving call (wait, advance, run_until_idle) ran past its real-time bound."""
+
+    def __init__(self, call: str, limit: float, steps: int, episodes: int, virtual_from: str,
+                 virtual_to: str, busiest: Sequence[str]) -> None:
+        self.call = call
+        self.limit = limit
+        self.steps = steps
+        self.episodes = episodes
+        self.busiest = tuple(busiest)
+        lines = "\n".join(f"  - {b}" for b in self.busiest) or "  (no instance ran)"
+        super().__init__(
+            f"{call} ran for more than {limit:g} seconds of real time and was stopped. Meanwhile "
+            f"the runtime ran {steps} work items ({episodes} episodes) and virtual time moved "
+            f"from {virtual_from} to {virtual_to}. The busiest instances:\n{lines}\n"
+            "Either the work is this big (then raise the bound with "
+            "InMemoryRuntime(drive_timeout=...), or None for no bound), or something loops: "
+            "look at what the busiest instance schedules each time (rt.history(id)).")
+
+
+class UnknownMockTarget(UnknownFunctionError):
+    """``mock_activity`` named an activity the loaded app does not have: most likely a typo."""
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        super().__init__(name, "activity function", known)
+        self.args = (str(self.args[0]) + " The runtime was loaded from an app, so mocking a name "
+                     "it does not have would leave the real activity running unmocked. Fix the "
+                     "name, or pass mock_activity(..., allow_new=True) to add an activity the "
+                     "app does not define.",)
+
+
+class PayloadRejected(DurableTestkitError, ValueError):
+    """A payload's custom-object envelope names a class the host will not rebuild.
+
+    The SDK decodes ``{"__class__", "__module__", "__data__"}`` by calling that
+    class's ``from_json`` (and azure-functions < 1.26 imports the module first), so
+    a history file or a request to ``serve`` could run code. See durable_testkit._payloads.
+    """
+
+    def __init__(self, module: str, class_name: str, reason: str) -> None:
+        self.module = module
+        self.class_name = class_name
+        self.reason = reason
+        super().__init__(
+            f"A payload asks to rebuild {module}.{class_name} (a \"__class__\"/\"__module__\" "
+            f"envelope), which durable-testkit refuses: {reason}. The SDK would call that "
+            "class's from_json with data from the payload (azure-functions before 1.26 imports "
+            "the module first), so a history file, an event or a request to serve could run "
+            "code. If the class is yours, allow it with "
+            "durable_testkit._payloads.register_payload_class(Cls) or "
+            "InMemoryRuntime(payload_classes=[Cls]); classes defined in the modules of the "
+            "registered functions, or under the app's folder, are allowed already.")
+
+
+class HostLimitExceeded(DurableTestkitError):
+    """The host refused work past one of its size limits (depth, instances, history, actions).
+
+    The real host has such limits too (or falls over); here each is a constructor
+    argument of ``InMemoryRuntime`` so a recursion or a runaway fan-out fails fast
+    with a message instead of eating memory.
+    """
+
+    def __init__(self, what: str, limit: int, actual: int, where: str, raise_with: str,
+                 advice: str = "") -> None:
+        self.what = what
+        self.limit = limit
+        self.actual = actual
+        self.where = where
+        super().__init__(
+            f"{where}: {what} reached {actual:,}, past the limit of {limit:,}. "
+            f"{advice + ' ' if advice else ''}Raise the limit with {raise_with} if this "
+            "is intended.")
+
+
+class LongRunningOrchestrator(RunawayOrchestrator):
+    """An execution hit ``max_episodes`` while virtual time moved: a long loop, not a spin.
+
+    A monitor with a timer per iteration runs an episode per timer; after
+    thousands of them it is not stuck, it is long. The advice differs from an
+    endless loop at one instant, so the message does too.
+    """
+
+    def __init__(self, instance_id: str, orchestrator: str, limit: int, span: str) -> None:
+        self.instance_id = instance_id
+        self.orchestrator = orchestrator
+        self.limit = limit
+        self.span = span
+        self.what = "episodes in one execution"
+        # Its own text, not RunawayOrchestrator's: skip that constructor, keep the fields.
+        Exception.__init__(
+            self,
+            f"Orchestration '{orchestrator}' (instance '{instance_id}') ran {limit:,} episodes "
+            f"in one execution over {span} of virtual time. Each episode moved time forward "
+            "(timers, or activities that take time), so this is a long-running loop such as "
+            "a monitor or an eternal orchestration, not an endless loop at one instant. In "
+            "Azure every episode replays the whole history, so one this long makes each replay "
+            "slower and slower: eternal orchestrations call context.continue_as_new(...) every "
+            "so often to start a fresh history. If one execution is meant to run this long, "
+            "raise the limit with InMemoryRuntime(max_episodes=...).")

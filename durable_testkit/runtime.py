@@ -20,9 +20,10 @@ from ._host.faults import Fault
 from ._host.probe import DeterminismProbe
 from ._host.records import Instance
 from ._host.registry import Duration, Registry
-from ._host.scheduler import HostLimits, Scheduler
+from ._host.scheduler import (DEFAULT_MAX_DEPTH, DEFAULT_MAX_HISTORY_EVENTS,
+                              DEFAULT_MAX_INSTANCES, HostLimits, Scheduler)
 from .clock import VirtualClock
-from .errors import InvalidOperationError
+from .errors import UnknownMockTarget
 from .history import InstanceHistory
 from .policy import TraceEntry
 from .status import ActivityCall, Divergence, OrchestrationResult
@@ -31,6 +32,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._versions import VersioningSettings
     from .app import AppFunctions
     from .client import InMemoryClient
+
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
 
 __all__ = ["InMemoryRuntime", "RuntimeStats"]
 
@@ -70,11 +75,24 @@ class InMemoryRuntime:
             and ``time.sleep``/``asyncio.sleep`` advance the activity's virtual
             time instead of sleeping (docs/runtime.md, "Activities take time").
             False keeps the real clock (and real sleeps) in activities.
+        max_repeats: identical episodes in a row at one virtual instant (a poll
+            that never lets time move) before ``SpinningOrchestrator`` is raised.
+        drive_timeout: real seconds one driving call (``wait``, ``run``,
+            ``advance``, ``run_until_idle``) may take before ``DriveTimeout`` says
+            what the runtime was doing; None for no bound.
         determinism_probe: replay every episode again under perturbation (wall
             clock moved, ``random`` reseeded, other ``uuid4``/``os.urandom``
             values, a changed environment; each instance's history once under
             another ``PYTHONHASHSEED``) and raise ``DeterminismProbeError`` from
             ``wait``/``run`` when the actions differ (docs/exploration.md).
+        max_depth: sub-orchestrations nested in each other (the root is 1; default
+            100) before ``HostLimitExceeded`` stops a recursion.
+        max_instances: instances the runtime holds, finished ones until purged
+            (default 100,000).
+        max_history_events: events in one execution's history (default 300,000:
+            the extension's 100,000 actions, each scheduled and completed).
+        payload_classes: classes payloads may rebuild with ``from_json`` besides
+            those defined in the app's own modules (docs/protocol.md, "Security").
     """
 
     def __init__(self, start_time: Optional[datetime] = None, *,
@@ -82,13 +100,22 @@ class InMemoryRuntime:
                  max_episodes: int = 5000, max_actions: int = 100_000,
                  episode_timeout: float = 10.0, function_timeout: float = 60.0,
                  virtual_time_in_activities: bool = True,
-                 determinism_probe: bool = False) -> None:
+                 max_repeats: int = 100, drive_timeout: Optional[float] = 300.0,
+                 determinism_probe: bool = False, max_depth: int = DEFAULT_MAX_DEPTH,
+                 max_instances: int = DEFAULT_MAX_INSTANCES,
+                 max_history_events: int = DEFAULT_MAX_HISTORY_EVENTS,
+                 payload_classes: Iterable[type] = ()) -> None:
         self.clock = VirtualClock(start_time)
         self.policy = policy if policy is not None else _policy.HostDefaultPolicy()
         self._registry = Registry()
-        self._limits = HostLimits(max_episodes, max_actions, episode_timeout, function_timeout)
+        self._limits = HostLimits(max_episodes, max_actions, episode_timeout, function_timeout,
+                                  max_repeats, drive_timeout)
         self._core = Scheduler(self.clock, self.policy, self._registry, self._limits, seed)
         self._core.executor.virtual_time = virtual_time_in_activities
+        self._limits.max_depth = max_depth
+        self._limits.max_instances = max_instances
+        self._limits.max_history_events = max_history_events
+        self._core.payloads.allow(*payload_classes)
         if determinism_probe:
             self._core.probe = DeterminismProbe(self._core.guard, episode_timeout)
         self._client: Optional[InMemoryClient] = None
@@ -214,7 +241,7 @@ class InMemoryRuntime:
         self._registry.add_entity(name, fn)
 
     def mock_activity(self, name: str, return_value: Any = None, side_effect: Any = None, *,
-                      duration: Duration = None) -> None:
+                      duration: Duration = None, allow_new: bool = False) -> None:
         """Replace (or define) an activity with canned behaviour.
 
         Args:
@@ -224,8 +251,17 @@ class InMemoryRuntime:
                 instance) to raise, or an iterable of values and exceptions,
                 one per call.
             duration: virtual time each call takes (see :meth:`register_activity`).
+            allow_new: mock a name the app loaded by :meth:`from_app` does not have
+                (by default that is refused as a likely typo).
+
+        Raises:
+            UnknownMockTarget: the runtime came from an app that has no activity
+                ``name`` (with a "Did you mean") and ``allow_new`` is False.
         """
-        self._registry.add_mock(name, return_value, side_effect, duration)
+        reg = self._registry
+        if reg.app is not None and not allow_new and name.lower() not in reg.activities:
+            raise UnknownMockTarget(name, reg.activity_names())
+        reg.add_mock(name, return_value, side_effect, duration)
 
     def set_http_handler(self, handler: Callable[[Dict[str, Any]], Dict[str, Any]]) -> None:
         """Answer ``context.call_http`` with ``handler(request) -> response dict``."""
@@ -433,12 +469,12 @@ class InMemoryRuntime:
     # -- driving ------------------------------------------------------------------
     def run_until_idle(self) -> None:
         """Run every piece of ready work, without moving virtual time."""
-        with self.lock:
+        with self.lock, self._core.driving("rt.run_until_idle()"):
             self._core.run_until_idle()
 
     def advance(self, delta: timedelta) -> None:
         """Move virtual time forward by ``delta``, firing timers in order as they come due."""
-        with self.lock:
+        with self.lock, self._core.driving(f"rt.advance({delta!r})"):
             core = self._core
             target = self.clock.now + delta
             core.run_until_idle()
@@ -454,8 +490,9 @@ class InMemoryRuntime:
 
         Raises:
             OrchestrationStuck: nothing can ever move the instance forward.
+            DriveTimeout: it took more than ``drive_timeout`` seconds of real time.
         """
-        with self.lock:
+        with self.lock, self._core.driving(f"rt.wait('{instance_id}')"):
             return _result(self._core.wait(instance_id))
 
     def run(self, name: str, input: Any = None, instance_id: Optional[str] = None,

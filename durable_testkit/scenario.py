@@ -606,7 +606,8 @@ class OrchestrationScenario:
             return scheduled
         if end is EpisodeEnd.CONTINUED_AS_NEW:
             new_input = outcome.continue_as_new_input
-            closing.append(w.execution_completed(now, w.CONTINUED_AS_NEW, new_input))
+            closing.append(dict(w.execution_completed(now, w.CONTINUED_AS_NEW, new_input),
+                                EventId=ex.shim.next_seq))  # DTFx numbers it (scheduler.py)
             self._close(closing, base)
             self._previous.append(ex.history)
             self._continued.append(w.loads(new_input))
@@ -615,7 +616,8 @@ class OrchestrationScenario:
         if end is EpisodeEnd.COMPLETED:
             # (With an uncancelled timer DTFx keeps the instance running until it fires.)
             result_text = json.dumps(outcome.output)
-            closing.append(w.execution_completed(now, w.COMPLETED, result_text))
+            closing.append(dict(w.execution_completed(now, w.COMPLETED, result_text),
+                                EventId=ex.shim.next_seq))
             self._done = True
             self._output = outcome.output
         self._close(closing, base)
@@ -659,7 +661,8 @@ class OrchestrationScenario:
         return out
 
     def _finish_failed(self, error: str, closing: List[Dict[str, Any]], base: int) -> None:
-        closing.append(w.execution_completed(self.now, w.FAILED, error, error=error))
+        closing.append(dict(w.execution_completed(self.now, w.FAILED, error, error=error),
+                            EventId=self._ex.shim.next_seq))
         self._close(closing, base)
         self._done = True
         self._error = error
@@ -803,17 +806,17 @@ class HistoryBuilder:
 
     def completed(self, output: Any = None) -> "HistoryBuilder":
         """The orchestrator returned ``output`` in the current episode."""
-        self._next_seq()
-        self._closing.append(w.execution_completed(self._clock.now, w.COMPLETED,
-                                                   json.dumps(output)))
+        seq = self._next_seq()  # ExecutionCompleted takes the next sequence number, as in DTFx
+        self._closing.append(dict(w.execution_completed(self._clock.now, w.COMPLETED,
+                                                        json.dumps(output)), EventId=seq))
         self._finish()
         return self
 
     def failed(self, error: str) -> "HistoryBuilder":
         """The orchestrator raised in the current episode; ``error`` is the host's failure text."""
-        self._next_seq()
-        self._closing.append(w.execution_completed(self._clock.now, w.FAILED, error,
-                                                   error=error))
+        seq = self._next_seq()
+        self._closing.append(dict(w.execution_completed(self._clock.now, w.FAILED, error,
+                                                        error=error), EventId=seq))
         self._finish()
         return self
 

@@ -19,6 +19,10 @@ if TYPE_CHECKING:  # pragma: no cover - the SDK is imported when a fixture first
     from durable_testkit.app import AppFunctions
     from durable_testkit.runtime import InMemoryRuntime
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 __all__ = ["durable_client", "durable_runtime", "orchestration_scenario",
            "unused_mocks_message"]
 

@@ -26,6 +26,10 @@ from ..errors import HttpHandlerMissing, RunawayFunction
 from . import activity_clock as _clock
 from .registry import ActivityRegistration, Duration
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 __all__ = ["ActivityExecution", "ActivityOutcome", "ActivityExecutor", "ActivityInterceptor",
            "failure_details"]
 

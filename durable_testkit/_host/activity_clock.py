@@ -30,6 +30,10 @@ from contextlib import contextmanager
 from datetime import timedelta, timezone
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 __all__ = ["ActivityClock", "virtual_time", "bind", "current"]
 
 _REAL_DATETIME = _dt.datetime

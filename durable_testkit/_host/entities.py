@@ -38,6 +38,10 @@ from . import activity_clock as _clock
 from .records import EntityRecord, Instance, Operation
 from .registry import Registry, missing_function_text
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 __all__ = ["DEFAULT_ENTITY_BATCH_SIZE", "EntityStatus", "entity_state", "entity_status",
            "list_entities", "read_entity_state", "run_entity_batch", "send_from_orchestration",
            "signal_entity"]

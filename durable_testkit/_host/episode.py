@@ -21,6 +21,10 @@ from .._guard import Guard
 from ..errors import HistoryFormatError, RunawayOrchestrator
 from .records import Execution
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 __all__ = ["EpisodeEnd", "EpisodeOutcome", "run_episode", "close_episode", "replay_events",
            "ND_PREFIX", "crash_hint"]
 

@@ -12,6 +12,10 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Unio
 from .. import _sdk
 from ..errors import InvalidOperationError, UnknownFunctionError, did_you_mean
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 __all__ = ["Registry", "ActivityRegistration", "OrchestratorRegistration", "Mock",
            "missing_function_text", "Duration"]
 
@@ -50,7 +54,9 @@ class Mock:
     def __call__(self, value: Any) -> Any:
         self.calls += 1
         if self.raise_ is not None:
-            raise self.raise_
+            # One instance raised on every call would grow its traceback by a frame set per
+            # raise, and every failure text would repeat the earlier ones: start it afresh.
+            raise self.raise_.with_traceback(None)
         if self.callable is not None:
             return self.callable(value)
         if self.sequence is not None:
@@ -59,8 +65,9 @@ class Mock:
                 raise InvalidOperationError(
                     f"mock_activity('{self.name}'): side_effect ran out after "
                     f"{self.calls - 1} call(s); give it more values or use a callable")
-            if isinstance(item, BaseException) or (
-                    isinstance(item, type) and issubclass(item, BaseException)):
+            if isinstance(item, BaseException):
+                raise item.with_traceback(None)
+            if isinstance(item, type) and issubclass(item, BaseException):
                 raise item
             return item
         return self.return_value
@@ -106,8 +113,10 @@ class Registry:
             name, _sdk.orchestrator_handle(name, fn))
 
     def add_orchestrator_handle(self, name: str, handle: Callable[[str], str]) -> None:
-        """Register a handle the app discovery already built."""
-        self.orchestrators[name.lower()] = OrchestratorRegistration(name, handle)
+        """Register a handle the app discovery already built (an async def is refused here,
+        at load time, with register_orchestrator's text, not at its first episode)."""
+        self.orchestrators[name.lower()] = OrchestratorRegistration(
+            name, _sdk.orchestrator_handle(name, handle))
 
     def add_activity(self, name: str, fn: Any, param: Optional[str] = None,
                      duration: Duration = None, outputs: tuple[str, ...] = ()) -> None:

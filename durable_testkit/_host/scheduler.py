@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from typing import Any, Deque, Dict, Iterator, List, Optional, Tuple
 
 from .. import _lazy
+from .. import _payloads
 from .. import _protocol as p
 from .. import _wire as w
 from .. import policy as _policy
@@ -32,8 +33,9 @@ from .._guard import on_worker as on_guard_worker
 from .._versions import (VERSION_MISMATCH_MESSAGE, VERSION_MISMATCH_TYPE, VersioningSettings,
                          version_problem)
 from ..clock import VirtualClock
-from ..errors import (DriveTimeout, InvalidOperationError, OrchestrationStuck,
-                      RunawayOrchestrator, SpinningOrchestrator, UnknownInstanceError)
+from ..errors import (DriveTimeout, HostLimitExceeded, InvalidOperationError,
+                      LongRunningOrchestrator, OrchestrationStuck, RunawayOrchestrator,
+                      SpinningOrchestrator, UnknownInstanceError)
 from ..policy import Decision, DecisionKind, TraceEntry, WorkKind, WorkSubject
 from ..status import ActivityCall
 from ..status import OrchestrationRuntimeStatus as Status
@@ -44,16 +46,31 @@ from .probe import DeterminismProbe
 from .episode import EpisodeEnd, EpisodeOutcome, ND_PREFIX, close_episode, crash_hint, run_episode
 from .records import (DeliveryRecord, EntityRecord, Execution, Instance, Message, ParentRef,
                       TimerRecord, WorkItem)
+from .diagnostics import input_hint
 from .registry import Registry, missing_function_text
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 __all__ = ["Scheduler", "HostLimits"]
+
+
+#: Sub-orchestrations nested in each other (the root is depth 1).
+DEFAULT_MAX_DEPTH = 100
+#: Instances one runtime holds (finished ones count until purged).
+DEFAULT_MAX_INSTANCES = 100_000
+#: Events in one execution's history: the extension's 100,000 actions (maxOrchestrationActions)
+#: each take a scheduled and a completed event, plus the episodes' own.
+DEFAULT_MAX_HISTORY_EVENTS = 300_000
 
 
 class HostLimits:
     """The guards against runaway code, as the runtime's constructor sets them."""
 
     __slots__ = ("max_episodes", "max_actions", "episode_timeout", "function_timeout",
-                 "max_repeats", "drive_timeout")
+                 "max_repeats", "drive_timeout", "max_depth", "max_instances",
+                 "max_history_events")
 
     def __init__(self, max_episodes: int, max_actions: int, episode_timeout: float,
                  function_timeout: float, max_repeats: int = 100,
@@ -66,6 +83,11 @@ class HostLimits:
         self.max_repeats = max_repeats
         # Real seconds one driving call (wait, advance, run_until_idle) may take; None: no bound.
         self.drive_timeout = drive_timeout
+        # Sizes (issue 16): nested sub-orchestrations, instances per runtime, events per
+        # execution. The runtime's constructor sets them; docs/runtime.md, "Limits".
+        self.max_depth = DEFAULT_MAX_DEPTH
+        self.max_instances = DEFAULT_MAX_INSTANCES
+        self.max_history_events = DEFAULT_MAX_HISTORY_EVENTS
 
 
 class Scheduler:
@@ -93,6 +115,8 @@ class Scheduler:
         self.executor = ActivityExecutor(limits.function_timeout)
         # Runs user code off the caller's thread under the wall-clock limits (_guard.py).
         self.guard = Guard()
+        # What payloads may rebuild while this host runs user code (_payloads.py).
+        self.payloads = _payloads.for_registry(registry)
         self.executor.guard = self.guard
         self.faults = FaultHooks(self.executor)  # injected faults (rt.inject)
         self.lock = threading.RLock()
@@ -165,6 +189,13 @@ class Scheduler:
                         instance_id: Optional[str], parent: Optional[ParentRef],
                         version: Optional[str] = None) -> str:
         orch = self.registry.orchestrator(orchestrator)
+        if parent is None and len(self.instances) >= self.limits.max_instances \
+                and instance_id not in self.instances:
+            raise HostLimitExceeded(
+                "the instances of this runtime", self.limits.max_instances,
+                len(self.instances) + 1, f"Starting orchestrator '{orch.name}'",
+                "InMemoryRuntime(max_instances=...)",
+                "Finished instances count until purged (rt.purge(id)).")
         if instance_id is None:
             instance_id = self.new_id()
         elif not isinstance(instance_id, str) or not instance_id:
@@ -244,6 +275,7 @@ class Scheduler:
         return bool((limits.episode_timeout or 0) > 0 or (limits.function_timeout or 0) > 0) \
             and not on_guard_worker() and not self.policy_on_caller
 
+    @_payloads.scoped
     def step(self) -> None:
         """Run one ready work item (the policy picks which)."""
         if self._handed_over():
@@ -318,6 +350,7 @@ class Scheduler:
         if inst is not None and not inst.terminal:
             self.post(inst, record.event, record.execution_id)
 
+    @_payloads.scoped
     def run_until_idle(self) -> None:
         if self._handed_over():
             return self.guard.drive(self.run_until_idle)
@@ -326,6 +359,7 @@ class Scheduler:
         if self.probe is not None and self.probe.pending:
             self.probe.flush()
 
+    @_payloads.scoped
     def wait(self, instance_id: str) -> Instance:
         """Run, skipping virtual time to each next timer, until the instance is terminal."""
         if self._handed_over():
@@ -443,11 +477,16 @@ class Scheduler:
         if self.drive_deadline is not None and not self.episodes & 15:
             self._check_drive()
         if ex.episodes > self.limits.max_episodes:
-            raise RunawayOrchestrator(inst.instance_id, inst.orchestrator,
-                                      self.limits.max_episodes, "episodes in one execution",
-                                      "InMemoryRuntime(max_episodes=...)")
+            raise self._episode_limit(inst)
         base = len(ex.history)
         ex.history.extend(new)
+        if len(ex.history) > self.limits.max_history_events:
+            self._refuse(inst, HostLimitExceeded(
+                "the history of one execution", self.limits.max_history_events,
+                len(ex.history), _where(inst), "InMemoryRuntime(max_history_events=...)",
+                "Every episode replays the whole history, so in Azure such an orchestration "
+                "slows to a crawl long before storage gives up; call context.continue_as_new(...) "
+                "now and then to start a fresh history."), base)
         outcome = run_episode(ex, base, inst.handle, instance_id=inst.instance_id,
                               orchestrator=inst.orchestrator,
                               parent_instance_id=inst.parent.instance_id if inst.parent else None,
@@ -551,19 +590,74 @@ class Scheduler:
             self._fail(inst, f"Orchestrator function '{name}' failed: {problem}", closing)
             self._close(inst, base, closing)
             return
+        refused = self._check_children(inst, slots)
+        if refused is not None:
+            self._refuse(inst, refused, base, closing)
         scheduled = self._schedule(inst, slots, closing)
         if end is EpisodeEnd.FAILED:
-            self._fail(inst, f"Orchestrator function '{name}' failed: {outcome.error}",
+            self._fail(inst, f"Orchestrator function '{name}' failed: {outcome.error}"
+                       + input_hint(outcome.error or "", outcome.stack or "", name),
                        closing, outcome.stack)
         elif end is EpisodeEnd.CONTINUED_AS_NEW:
             self._continue_as_new(inst, outcome.continue_as_new_input, closing, base)
             return
         elif end is EpisodeEnd.COMPLETED:
             result_text = json.dumps(outcome.output)
-            closing.append(w.execution_completed(stamp, w.COMPLETED, result_text))
+            closing.append(_numbered(inst, w.execution_completed(stamp, w.COMPLETED,
+                                                                 result_text)))
             self._finish(inst, Status.Completed, output=outcome.output, result_text=result_text)
         self._close(inst, base, closing)
         self.ready.extend(scheduled)
+
+    # -- size limits (issue 16): a recursion or runaway loop fails fast, with a message ---------
+    def _episode_limit(self, inst: Instance) -> RunawayOrchestrator:
+        """max_episodes was hit: say whether virtual time moved (a long loop) or not (a spin)."""
+        limit = self.limits.max_episodes
+        first = inst.execution.history[0].get("Timestamp") if inst.execution.history else None
+        span = timedelta(0)
+        if isinstance(first, str):
+            try:
+                span = self.clock.now - p.parse_timestamp(first)
+            except ValueError:
+                pass
+        if span > timedelta(0):
+            return LongRunningOrchestrator(inst.instance_id, inst.orchestrator, limit, str(span))
+        return RunawayOrchestrator(inst.instance_id, inst.orchestrator, limit,
+                                   "episodes in one execution", "InMemoryRuntime(max_episodes=...)")
+
+    def _check_children(self, inst: Instance, slots: List[Slot]) -> Optional[HostLimitExceeded]:
+        """Sub-orchestration depth and the runtime's instance count, before anything starts."""
+        children = sum(1 for s in slots if s.kind is SlotKind.SUB_ORCHESTRATION)
+        if not children:
+            return None
+        limits = self.limits
+        depth, ref = 1, inst.parent
+        while ref is not None and depth <= limits.max_depth:
+            depth += 1
+            parent = self.instances.get(ref.instance_id)
+            ref = parent.parent if parent is not None else None
+        if depth > limits.max_depth:
+            return HostLimitExceeded(
+                "the depth of nested sub-orchestrations", limits.max_depth, depth, _where(inst),
+                "InMemoryRuntime(max_depth=...)",
+                "A sub-orchestration that starts itself (or a cycle of them) without a base "
+                "case recurses forever; in Azure it would fill the task hub with instances.")
+        live = len(self.instances) + children
+        if live > limits.max_instances:
+            return HostLimitExceeded(
+                "the instances of this runtime", limits.max_instances, live, _where(inst),
+                "InMemoryRuntime(max_instances=...)",
+                "Finished instances count until purged (rt.purge(id)); a fan-out of "
+                "sub-orchestrations this wide, or one that recurses, is the usual cause.")
+        return None
+
+    def _refuse(self, inst: Instance, error: HostLimitExceeded, base: int,
+                closing: Optional[List[Dict[str, Any]]] = None) -> None:
+        """Fail the instance with the limit's message, then raise it to the driving call."""
+        closing = [] if closing is None else closing
+        self._fail(inst, f"Orchestrator function '{inst.orchestrator}' failed: {error}", closing)
+        self._close(inst, base, closing)
+        raise error
 
     def _execution_started(self, inst: Instance, stamp: str) -> Dict[str, Any]:
         parent_info = None
@@ -660,7 +754,8 @@ class Scheduler:
 
     def _continue_as_new(self, inst: Instance, new_input: Optional[str],
                          closing: List[Dict[str, Any]], base: int) -> None:
-        closing.append(w.execution_completed(self.stamp(), w.CONTINUED_AS_NEW, new_input))
+        closing.append(_numbered(inst, w.execution_completed(self.stamp(), w.CONTINUED_AS_NEW,
+                                                             new_input)))
         self._close(inst, base, closing)
         inst.previous_executions.append(inst.execution.history)
         inst.status = Status.ContinuedAsNew
@@ -689,7 +784,8 @@ class Scheduler:
               stack: str = "") -> None:
         # ext: OutOfProcOrchestrationShim puts "Message: <error>, StackTrace: <stack>" in details.
         inst.failure_text = f"Message: {error}, StackTrace: {stack}"
-        closing.append(w.execution_completed(self.clock.now, w.FAILED, error, error))
+        closing.append(_numbered(inst, w.execution_completed(self.clock.now, w.FAILED, error,
+                                                             error)))
         self._finish(inst, Status.Failed, output=error, result_text=error, error=error)
 
     def _finish(self, inst: Instance, status: Status, output: Any, result_text: Optional[str],
@@ -819,6 +915,16 @@ class Scheduler:
             self.post(inst, event, work.execution_id)
 
 
+def _numbered(inst: Instance, event: Dict[str, Any]) -> Dict[str, Any]:
+    """ExecutionCompleted takes the next sequence number, as DTFx numbers it.
+
+    DTFx: TaskOrchestrationContext.CompleteOrchestration takes ``idCounter++`` as the
+    completion action's id, and TaskOrchestrationDispatcher makes it the event's EventId.
+    """
+    event["EventId"] = inst.execution.shim.next_seq
+    return event
+
+
 def _describe(slot: Slot) -> str:
     """One scheduled task as a spin report names it."""
     if slot.kind is SlotKind.TIMER:
@@ -849,3 +955,8 @@ def _delay_text(delay: timedelta) -> str:
             return f"{count} {unit}{'s' if unit == 'day' and count > 1 else ''} late"
     return f"{seconds} s late"
 
+
+
+def _where(inst: Instance) -> str:
+    """The instance a limit message is about."""
+    return f"Orchestration '{inst.orchestrator}' (instance '{inst.instance_id}')"
