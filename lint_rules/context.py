@@ -7,12 +7,11 @@ node, and :class:`~.model.Report` values with their byte-range edits.
 from __future__ import annotations
 
 import bisect
-from typing import Collection, Mapping, Optional, Union, cast
+from typing import Collection, Mapping, Optional, Union
 
 import libcst as cst
 from libcst.helpers import ModuleNameAndPackage, get_absolute_module_from_package_for_import
 from libcst.metadata import (
-    ByteSpanPositionProvider,
     CodeSpan,
     MetadataWrapper,
     QualifiedName,
@@ -22,6 +21,7 @@ from libcst.metadata import (
 from .config import Settings
 from .model import FileAnalysis, FunctionInfo, Report, V1Function
 from .scopes import Scopes, resolve_scopes
+from .spans import byte_spans
 from .syntax import contains_yield, string_value
 from .traversal import children
 
@@ -52,14 +52,12 @@ class FileContext:
         self.analysis = FileAnalysis(path=path, module=mod.name)
         # Lines and columns come from byte spans: PositionProvider would generate the code a
         # second time.
-        # The provider itself: wrapper.resolve would also run an empty batch of providers,
-        # one more traversal that does nothing.
-        self.spans = cast(Mapping[cst.CSTNode, CodeSpan],
-                          ByteSpanPositionProvider()._gen(wrapper))
+        ascii_source = source.isascii() if source else module.code.isascii()
+        self.spans: Mapping[cst.CSTNode, CodeSpan] = byte_spans(module, ascii_source)
         self.scopes: Scopes = resolve_scopes(wrapper)
         self._source = source
         self._ascii = source.isascii()
-        self._line_starts = [0] + [i + 1 for i, b in enumerate(source) if b == 10]
+        self._line_starts = _line_starts(source)
         self.parents = ParentMap(module)
         self._names: dict[cst.CSTNode, Collection[QualifiedName]] = {}
         self._infos: dict[cst.FunctionDef, FunctionInfo] = {}
@@ -164,7 +162,10 @@ class FileContext:
         """The outermost function definition containing ``node`` (or ``node`` itself)."""
         if node in self._owner_cache:
             return self._owner_cache[node]
-        outer: Optional[cst.FunctionDef] = None
+        known, outer = self.parents.outermost_def(node)
+        if known:
+            self._owner_cache[node] = outer
+            return outer
         cur: Optional[cst.CSTNode] = node
         last = node
         while cur is not None:
@@ -292,14 +293,38 @@ class ParentMap:
         self._module = module
         self._filled: set[int] = set()
         self.stack: list[cst.CSTNode] = []
+        self._defs: list[cst.FunctionDef] = []  # function definitions on the stack
 
     def enter(self, node: cst.CSTNode) -> None:
-        if self.stack:
-            self._map[node] = self.stack[-1]
-        self.stack.append(node)
+        stack = self.stack
+        if stack:
+            self._map[node] = stack[-1]
+        stack.append(node)
+        if type(node) is cst.FunctionDef:
+            self._defs.append(node)
 
     def leave(self) -> None:
-        self.stack.pop()
+        node = self.stack.pop()
+        if self._defs and self._defs[-1] is node:
+            self._defs.pop()
+
+    def outermost_def(self, node: cst.CSTNode) -> tuple[bool, Optional[cst.FunctionDef]]:
+        """``(True, def)`` for the node being visited or a child of it, without walking up.
+
+        The traversal keeps the function definitions on its path; for any other node the
+        answer is ``(False, None)`` and the caller walks the parents.
+        """
+        stack = self.stack
+        if not stack:
+            return False, None
+        top = stack[-1]
+        if node is top or self._map.get(node) is top:
+            if self._defs:
+                return True, self._defs[0]
+            if node is not top and isinstance(node, cst.FunctionDef):
+                return True, node
+            return True, None
+        return False, None
 
     def get(self, node: cst.CSTNode, default: Optional[cst.CSTNode] = None
             ) -> Optional[cst.CSTNode]:
@@ -316,6 +341,16 @@ class ParentMap:
                         todo.append(child)
                 found = self._map.get(node)
         return found if found is not None else default
+
+
+def _line_starts(source: bytes) -> list[int]:
+    """Offsets where each line starts (a scan per line, not per byte)."""
+    starts = [0]
+    at = source.find(b"\n")
+    while at >= 0:
+        starts.append(at + 1)
+        at = source.find(b"\n", at + 1)
+    return starts
 
 
 def literal_args(call: cst.Call) -> dict[Union[str, int], str]:

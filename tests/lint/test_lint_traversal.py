@@ -1,4 +1,4 @@
-"""The fast traversal and scope resolution behave exactly as libcst's own, on real files."""
+"""The fast traversal, scope resolution and byte spans are exactly libcst's own, on real files."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,9 +6,10 @@ from typing import Iterator
 
 import libcst as cst
 import pytest
-from libcst.metadata import MetadataWrapper, ScopeProvider
+from libcst.metadata import ByteSpanPositionProvider, MetadataWrapper, ScopeProvider
 
 from durable_testkit.lint_rules.scopes import resolve_scopes
+from durable_testkit.lint_rules.spans import byte_spans
 from durable_testkit.lint_rules.traversal import children, fast_libcst
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,6 +28,9 @@ SNIPPETS = [
     "try:\n    x\nexcept* (E, F) as e:\n    raise\nelse:\n    y\nfinally:\n    z\n",
     "lambda a, *, b=1: (yield)\nx = [i for i in y if i for j in i]\nglobal g\ndel a[1:2, ::3]\n",
     "@d\n# c\n@e(1)\ndef g(): return {**a, 'b': c} if d else {e, *f}\n",
+    "# héllo wörld\nnom = 'café'  # ünïcode\ndef f(ß=\"€\"):\n    return f'{ß}…'\n",
+    "x = 1",  # no trailing newline
+    "",
 ]
 
 
@@ -151,3 +155,11 @@ def test_resolve_scopes_matches_the_scope_provider() -> None:
         theirs = MetadataWrapper(module, unsafe_skip_copy=True).resolve(ScopeProvider)
         # (Both also hold nodes parsed from string annotations, new objects on every run.)
         assert _scope_summary(ours, module) == _scope_summary(theirs, module), name
+
+
+def test_byte_spans_match_the_span_provider() -> None:
+    for name, module in _modules():
+        code = module.code
+        ours = byte_spans(module, code.isascii())
+        theirs = MetadataWrapper(module, unsafe_skip_copy=True).resolve(ByteSpanPositionProvider)
+        assert dict(ours) == dict(theirs), name
