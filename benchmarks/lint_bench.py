@@ -170,6 +170,7 @@ def bench_orchestrators(roots: list[Path], repeat: int, fixit: Optional[str],
             ("bare libcst parse", lambda _: [parse(t) for t in texts]),
         ], 1, repeat)
         report(runs, runs[2])
+        print("(Fixit runs in a child process: compare its wall clock only)")
 
 
 def bench_general(sample: int, repeat: int, baseline: Optional[Path]) -> None:

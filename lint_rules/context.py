@@ -291,7 +291,8 @@ class ParentMap:
     def __init__(self, module: cst.Module) -> None:
         self._map: dict[cst.CSTNode, cst.CSTNode] = {}
         self._module = module
-        self._filled: set[int] = set()
+        self._filled: set[int] = set()  # nodes whose whole subtree is recorded
+        self._children_known: set[int] = set()  # nodes whose direct children are recorded
         self.stack: list[cst.CSTNode] = []
         self._defs: list[cst.FunctionDef] = []  # function definitions on the stack
 
@@ -318,7 +319,7 @@ class ParentMap:
         if not stack:
             return False, None
         top = stack[-1]
-        if node is top or self._map.get(node) is top:
+        if node is top or self._map.get(node) is top or self._child_of_top(node) is top:
             if self._defs:
                 return True, self._defs[0]
             if node is not top and isinstance(node, cst.FunctionDef):
@@ -326,12 +327,23 @@ class ParentMap:
             return True, None
         return False, None
 
+    def _child_of_top(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+        """Record the direct children of the node being visited (most questions are about
+        them: ``node.value``, ``node.func``) and return ``node``'s parent if known now."""
+        top = self.stack[-1]
+        if id(top) not in self._children_known:
+            self._children_known.add(id(top))
+            for child in children(top):
+                self._map.setdefault(child, top)
+        return self._map.get(node)
+
     def get(self, node: cst.CSTNode, default: Optional[cst.CSTNode] = None
             ) -> Optional[cst.CSTNode]:
         found = self._map.get(node)
         if found is None and node is not self._module and self.stack:
             top = self.stack[-1]
-            if id(top) not in self._filled:
+            found = self._child_of_top(node)
+            if found is None and id(top) not in self._filled:
                 self._filled.add(id(top))
                 todo = [top]
                 while todo:

@@ -4,7 +4,8 @@
 ``ExpressionContextProvider`` and ``ScopeProvider`` as batchable providers, and each batch is a
 full traversal whose only work is in ``visit_Module``, where the provider starts its real
 visitor over the module once more. :func:`resolve_scopes` runs those two real visitors exactly
-as the providers' ``visit_Module`` do, and nothing else: the same scopes, in half the walks.
+as the providers' ``visit_Module`` do, and nothing else: the same scopes, in half the walks
+(whitespace, newline and comment leaves get no scope: nothing asks for theirs).
 
 This uses libcst internals (``ExpressionContextVisitor``, ``ScopeVisitor`` and the providers'
 ``_computed`` maps). If a libcst release moves them, the wrapper is used instead; a test
@@ -23,6 +24,8 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from .traversal import skip_leaves_for
+
 try:
     from libcst.metadata.expression_context_provider import ExpressionContextVisitor
     from libcst.metadata.scope_provider import ScopeVisitor
@@ -31,6 +34,11 @@ except ImportError:  # pragma: no cover - a libcst without these internals
     ScopeVisitor = None  # type: ignore[assignment,misc]
 
 Scopes = Mapping[cst.CSTNode, Optional[Scope]]
+
+if ScopeVisitor is not None:
+    # Its on_leave records the scope of every node it leaves; whitespace, newlines and comments
+    # are about half of them, and nothing asks for their scope.
+    skip_leaves_for(ScopeVisitor)
 
 
 def resolve_scopes(wrapper: MetadataWrapper) -> Scopes:

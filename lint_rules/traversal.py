@@ -93,7 +93,16 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     return out
 
 
-_NO_METHOD = object()
+#: Visitor classes whose ``on_visit``/``on_leave`` overrides do nothing we need for leaves.
+_LEAF_BLIND: set[type] = set()
+
+
+def skip_leaves_for(cls: type) -> None:
+    """Declare that ``cls``'s dispatcher overrides need not run for whitespace leaves."""
+    _LEAF_BLIND.add(cls)
+    _PLANS.pop(cls, None)
+
+
 
 
 class _Plan:
@@ -129,8 +138,9 @@ class _Plan:
         """Whether visiting a node of this class would call nothing (a leaf without methods)."""
         if node_cls not in _FIELDS:
             return False  # not seen yet: not known to be a leaf
+        plain = self.cls in _LEAF_BLIND or not (self.custom_visit or self.custom_leave)
         found = self.skip[node_cls] = (
-            node_cls in _LEAVES and not self.custom_visit and not self.custom_leave
+            node_cls in _LEAVES and plain
             and self.method(f"visit_{node_cls.__name__}") is None
             and self.method(f"leave_{node_cls.__name__}") is None)
         return found
