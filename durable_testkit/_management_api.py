@@ -39,7 +39,7 @@ from .status import OrchestrationRuntimeStatus as Status
 __tracebackhide__ = True
 
 __all__ = ["Response", "handle", "binding_json", "management_payload", "drive_until",
-           "PLACEHOLDER_ORIGIN", "PLACEHOLDER_RPC_ORIGIN", "WEBHOOK_PATH", "RPC_PATH",
+           "PLACEHOLDER_ORIGIN", "PLACEHOLDER_RPC_ORIGIN", "WEBHOOK_PATH", "RPC_PATH", "task_hub",
            "TASK_HUB", "CONNECTION"]
 
 Response = Tuple[int, Dict[str, str], str]
@@ -69,6 +69,34 @@ _JSON = {"Content-Type": "application/json; charset=utf-8"}
 
 
 # ---------------------------------------------------------------- URLs and the binding
+def task_hub(rt: Any) -> str:
+    """The task hub name: host.json's ``extensions.durableTask.hubName`` when the app sets it.
+
+    ext: DurableTaskOptions.HubName (default "TestHubName" on a local func host); the
+    binding's ``taskHubName`` and every management URL carry it.
+    """
+    app = getattr(rt, "app", None)
+    root = getattr(app, "root", None)
+    if not root:
+        return TASK_HUB
+    cached = getattr(app, "_durable_testkit_hub", None)
+    if cached is None:
+        cached = TASK_HUB
+        try:
+            with open(f"{root}/host.json", encoding="utf-8-sig") as fh:
+                config = json.load(fh)
+            hub = ((config.get("extensions") or {}).get("durableTask") or {}).get("hubName")
+            if isinstance(hub, str) and hub and "%" not in hub:  # %Setting% is an app setting
+                cached = hub
+        except (OSError, ValueError, AttributeError):
+            pass
+        try:
+            object.__setattr__(app, "_durable_testkit_hub", cached)
+        except (AttributeError, TypeError):
+            pass
+    return str(cached)
+
+
 def management_payload(origin: str, instance_id: str, *, task_hub: str = TASK_HUB,
                        connection: str = CONNECTION) -> Dict[str, str]:
     """``HttpManagementPayload`` as the extension builds it (``GetClientResponseLinks``)."""
@@ -228,7 +256,7 @@ def _start(rt: RuntimePort, name: str, instance_id: Optional[str], q: Dict[str, 
         if result.is_terminal:
             return (500 if result.runtime_status == Status.Failed else 200), dict(_JSON), \
                 json.dumps(_status_json(rt, result, show_input=True))
-    return _check_status(origin, instance_id)
+    return _check_status(origin, instance_id, task_hub(rt))
 
 
 def _decode_input(body: Optional[str]) -> Any:
@@ -248,8 +276,8 @@ def _decode_input(body: Optional[str]) -> Any:
     return value
 
 
-def _check_status(origin: str, instance_id: str) -> Response:
-    payload = management_payload(origin, instance_id)
+def _check_status(origin: str, instance_id: str, hub: str = TASK_HUB) -> Response:
+    payload = management_payload(origin, instance_id, task_hub=hub)
     headers = dict(_JSON, Location=payload["statusQueryGetUri"], **{"Retry-After": "10"})
     return 202, headers, json.dumps(payload)
 
@@ -270,7 +298,8 @@ def _status(rt: RuntimePort, instance_id: str, q: Dict[str, str], origin: str) -
             code = 500
     else:
         code = 202
-        headers["Location"] = management_payload(origin, instance_id)["statusQueryGetUri"]
+        headers["Location"] = management_payload(origin, instance_id,
+                                                  task_hub=task_hub(rt))["statusQueryGetUri"]
         headers["Retry-After"] = "10"
     return code, headers, json.dumps(body)
 

@@ -405,9 +405,10 @@ def http_utils() -> Any:
 
 def client_module() -> Any:
     """The module of ``DurableOrchestrationClient``: its poll loop reads ``time`` and ``sleep`` there."""
-    from azure.durable_functions.models import DurableOrchestrationClient as module
+    import importlib
 
-    return module
+    # (models/__init__ re-exports the class under the module's name: import the module.)
+    return importlib.import_module("azure.durable_functions.models.DurableOrchestrationClient")
 
 
 _SDK_VERSION: Optional[str] = None
@@ -424,3 +425,20 @@ def sdk_version() -> Optional[str]:
         except Exception:  # pragma: no cover - metadata missing in odd installs
             _SDK_VERSION = ""
     return _SDK_VERSION or None
+
+
+class OutputBinding(azure_functions.Out[Any]):
+    """What the worker passes a function for a named output binding: ``set`` once, ``get`` back.
+
+    The Python worker's own is ``azure_functions_worker.bindings.out.Out``; this one
+    keeps the value so a test can read what the function sent (``ActivityCall.outputs``).
+    """
+
+    def __init__(self) -> None:
+        self._value: Any = None
+
+    def set(self, val: Any) -> None:
+        self._value = val
+
+    def get(self) -> Any:
+        return self._value

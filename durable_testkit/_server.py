@@ -79,7 +79,7 @@ class LoopbackServer:
         return f"http://{host}:{self.port}"
 
     def binding_json(self) -> str:
-        return api.binding_json(self.origin, self.origin)
+        return api.binding_json(self.origin, self.origin, task_hub=api.task_hub(self.rt))
 
     def run_coroutine(self, coro: Coroutine[Any, Any, Any]) -> Any:
         """Run ``coro`` on the server's event loop thread and return its result."""

@@ -17,6 +17,7 @@ import inspect
 import json
 import os
 import sys
+import traceback
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, final
 
 from ._sdk import azure_functions as func
 
-from .errors import AppDiscoveryError, UnknownFunctionError
+from .errors import AppDiscoveryError, FunctionLoadError, UnknownFunctionError
 
 __all__ = ["AppFunctions", "FunctionInfo", "KINDS", "discover_app"]
 
@@ -458,6 +459,13 @@ def _v1_info(root: Path, folder: Path) -> FunctionInfo:
     before = set(sys.modules)
     try:
         module = _import_module(".".join(parts), f"function '{folder.name}' ({script})")
+    except AppDiscoveryError as exc:
+        # The Functions host marks just this function as errored and loads the others;
+        # calling it fails with the import error.
+        broken = _broken_function(FunctionLoadError(folder.name, str(script), exc.__cause__))
+        return _make_info(function_name=folder.name, trigger=triggers[0],
+                          bindings=tuple(bindings), function=broken, user_function=broken,
+                          model="v1", source=str(folder))
     finally:
         _remember_modules(before)
     entry = getattr(module, entry_point, None)
@@ -532,12 +540,38 @@ def _import_file(module_name: str, script: Path, what: str) -> types.ModuleType:
         spec.loader.exec_module(module)
     except Exception as exc:
         sys.modules.pop(module_name, None)
+        # A V2 app is one module: the worker fails to index it as a whole.
         raise AppDiscoveryError(
-            f"Could not import {what}: {type(exc).__name__}: {exc}. Fix the error above "
-            "and try again.") from exc
+            f"Could not import {what}: {type(exc).__name__}: {exc} "
+            f"({_where(exc, script.parent)}). The Python worker would index none of its "
+            "functions. Fix the error and try again.") from exc
     finally:
         _remember_modules(before)
     return module
+
+
+def _where(exc: BaseException, root: Path) -> str:
+    """``file, line N`` of the innermost frame inside the app folder (or the syntax error)."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{exc.filename}, line {exc.lineno}"
+    where = ""
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        filename = frame.f_code.co_filename
+        try:
+            Path(filename).resolve().relative_to(root)
+        except ValueError:
+            continue
+        where = f"{filename}, line {line}"
+    return where or "no frame of the app folder"
+
+
+def _broken_function(error: "FunctionLoadError") -> Callable[..., Any]:
+    """Stands in for a function that failed to load: every call raises the load error."""
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise error
+
+    broken.orchestrator_function = broken  # type: ignore[attr-defined]  # taken as a handle
+    return broken
 
 
 def _remember_modules(before: set[str]) -> None:

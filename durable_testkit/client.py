@@ -47,7 +47,8 @@ class InMemoryClient(df.DurableOrchestrationClient):  # type: ignore[misc]  # th
     """
 
     def __init__(self, rt: RuntimePort) -> None:
-        super().__init__(api.binding_json(api.PLACEHOLDER_ORIGIN, api.PLACEHOLDER_RPC_ORIGIN))
+        super().__init__(api.binding_json(api.PLACEHOLDER_ORIGIN, api.PLACEHOLDER_RPC_ORIGIN,
+                                          task_hub=api.task_hub(rt)))
         self._rt = rt
         self._post_async_request = self._post
         self._get_async_request = self._get

@@ -579,3 +579,21 @@ class LongRunningOrchestrator(RunawayOrchestrator):
             "slower and slower: eternal orchestrations call context.continue_as_new(...) every "
             "so often to start a fresh history. If one execution is meant to run this long, "
             "raise the limit with InMemoryRuntime(max_episodes=...).")
+
+
+class FunctionLoadError(AppDiscoveryError):
+    """One function of a V1 app failed to import; the rest of the app loaded.
+
+    The Functions host marks just that function as errored; calling it fails with
+    this error (an orchestration fails, an activity's task fails, rt.http raises).
+    """
+
+    def __init__(self, function: str, script: str, cause: Optional[BaseException]) -> None:
+        self.function = function
+        self.script = script
+        self.cause = cause
+        what = f"{type(cause).__name__}: {cause}" if cause is not None else "unknown error"
+        super().__init__(
+            f"Function '{function}' could not be loaded: importing {script} raised {what}. "
+            "The Functions host loads the app's other functions and marks this one as "
+            "errored, so calling it fails. Fix the import error.")

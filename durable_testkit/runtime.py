@@ -199,7 +199,8 @@ class InMemoryRuntime:
             if info.kind == "orchestrator":
                 reg.add_orchestrator_handle(info.name, info.function)
             elif info.kind == "activity":
-                reg.add_activity(info.name, info.function, info.trigger_param)
+                reg.add_activity(info.name, info.function, info.trigger_param,
+                                 outputs=_output_names(info))
             elif info.kind == "entity":
                 reg.add_entity(info.name, info)
         from ._versions import load_versioning
@@ -534,6 +535,13 @@ def _result(inst: Instance) -> OrchestrationResult:
         history_source=lambda: _typed_history(name, iid, events),
         divergence=None if nd is None else Divergence(nd.event_index, nd.expected, nd.actual,
                                                       nd.detail))
+
+
+def _output_names(info: Any) -> tuple[str, ...]:
+    """The function's named output bindings (``$return`` is the return value, not a parameter)."""
+    return tuple(str(b["name"]) for b in info.bindings
+                 if str(b.get("direction", "")).lower() == "out" and b.get("name")
+                 and b.get("name") != "$return" and b.get("name") != info.trigger_param)
 
 
 def _typed_history(name: str, instance_id: str, events: Iterable[Dict[str, Any]]

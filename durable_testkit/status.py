@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
 from ._lazy import DecodedOnRead
 from ._sdk import OrchestrationRuntimeStatus
@@ -115,6 +115,8 @@ class ActivityCall:
             activity ran again, or was a duplicate delivery the host dropped.
         fault: the name of the injected fault that affected this execution
             (``"crash_after_activity"``, ``"duplicate_activity"``, ...), or None.
+        outputs: what the function set on its output bindings, by binding name
+            (``message.set(...)`` for a ``twilioSms``/``queue``/``blob`` out binding).
     """
 
     name: str
@@ -129,3 +131,4 @@ class ActivityCall:
     task_id: int
     recorded: bool = True
     fault: Optional[str] = None
+    outputs: Dict[str, Any] = field(default_factory=dict)

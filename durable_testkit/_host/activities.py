@@ -132,11 +132,14 @@ class ActivityExecutor:
         started = time.perf_counter()
         value: Any = None
         clock: Optional[_clock.ActivityClock] = None
+        # Output bindings (function.json "direction": "out", V2 output decorators): the worker
+        # passes an Out object per name; what the function sets is kept for the test.
+        outs = {n: _sdk.OutputBinding() for n in activity.outputs} if activity.outputs else None
         try:
             value = _sdk.decode_activity_input(execution.input_text)
             if self.virtual_time and execution.started is not None and _reads_time(activity):
                 clock = _clock.ActivityClock(execution.started)
-            returned = self.guard.run(lambda: self._invoke(activity, value, clock),
+            returned = self.guard.run(lambda: self._invoke(activity, value, clock, outs),
                                       self.timeout, lambda: self._runaway(activity, execution))
             result_text = _sdk.encode_activity_result(returned)
         except RunawayFunction:
@@ -144,19 +147,22 @@ class ActivityExecutor:
         except Exception as exc:  # the worker reports any exception as a failed invocation
             return ActivityOutcome(value=value, exception=exc,
                                    duration=_duration(activity.duration, value, clock),
-                                   seconds=time.perf_counter() - started)
+                                   seconds=time.perf_counter() - started,
+                                   outputs=_set_values(outs))
         return ActivityOutcome(value=value, result=_lazy.Encoded(result_text),
                                result_text=result_text,
                                duration=_duration(activity.duration, value, clock),
-                               seconds=time.perf_counter() - started)
+                               seconds=time.perf_counter() - started,
+                               outputs=_set_values(outs))
 
     def _invoke(self, activity: ActivityRegistration, value: Any,
-                clock: Optional[_clock.ActivityClock]) -> Any:
+                clock: Optional[_clock.ActivityClock],
+                outs: Optional[Dict[str, Any]] = None) -> Any:
         """The user's call itself: what the guard runs (on its worker thread)."""
         if clock is None:
-            return self._call(activity, value)
+            return self._call(activity, value, None, outs)
         with _clock.virtual_time(clock, _namespaces(activity)):
-            return self._call(activity, value, clock)
+            return self._call(activity, value, clock, outs)
 
     def _runaway(self, activity: ActivityRegistration, execution: ActivityExecution
                  ) -> RunawayFunction:
@@ -167,9 +173,13 @@ class ActivityExecutor:
                                self.timeout or 0)
 
     def _call(self, activity: ActivityRegistration, value: Any,
-              clock: Optional[_clock.ActivityClock] = None) -> Any:
+              clock: Optional[_clock.ActivityClock] = None,
+              outs: Optional[Dict[str, Any]] = None) -> Any:
         fn = activity.fn
-        out = fn(**{activity.param: value}) if activity.param else fn(value)
+        if outs:
+            out = fn(**{activity.param or "input": value}, **outs)
+        else:
+            out = fn(**{activity.param: value}) if activity.param else fn(value)
         if inspect.isawaitable(out):
             if self._loop is None or self._loop.is_closed():
                 self._loop = asyncio.new_event_loop()
@@ -194,6 +204,10 @@ class ActivityExecutor:
     def close(self) -> None:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.close()
+
+
+def _set_values(outs: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    return {name: out.get() for name, out in outs.items()} if outs else {}
 
 
 def _reads_time(activity: ActivityRegistration) -> bool:

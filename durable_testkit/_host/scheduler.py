@@ -492,7 +492,7 @@ class Scheduler:
                               parent_instance_id=inst.parent.instance_id if inst.parent else None,
                               timeout=self.limits.episode_timeout,
                               raise_with="InMemoryRuntime(episode_timeout=...)",
-                              guard=self.guard)
+                              guard=self.guard, max_actions=self.limits.max_actions)
         self.sdk_seconds += outcome.sdk_seconds
         if lost is not None:
             # The worker died before the commit: DTFx delivers the same messages again.
@@ -631,7 +631,7 @@ class Scheduler:
         if not children:
             return None
         limits = self.limits
-        depth, ref = 1, inst.parent
+        depth, ref = 2, inst.parent  # the children's depth: the root is 1
         while ref is not None and depth <= limits.max_depth:
             depth += 1
             parent = self.instances.get(ref.instance_id)
@@ -848,7 +848,8 @@ class Scheduler:
         self.activity_calls.append(ActivityCall(activity.name, outcome.value, work.instance_id,
                                                 work.attempt, _lazy.stored(outcome, "result"),
                                                 outcome.exception,
-                                                slot.seq, recorded, outcome.fault))
+                                                slot.seq, recorded, outcome.fault,
+                                                outcome.outputs))
         if duplicate:
             return
         if not recorded:
