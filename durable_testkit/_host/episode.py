@@ -77,16 +77,21 @@ class EpisodeOutcome:
     actions: Sequence[Dict[str, Any]] = ()
     sdk_seconds: float = 0.0
     is_done: bool = False  # what the SDK said (an uncancelled timer can keep it RUNNING)
+    # FAILED: the replay diverged as well (reported after the orchestrator's exception).
+    diverged_too: Optional[NonDeterminism] = None
 
 
 def run_episode(execution: Execution, base: int, handle: Callable[[str], str], *,
                 instance_id: str, orchestrator: str, parent_instance_id: Optional[str],
                 timeout: Optional[float], raise_with: str,
-                guard: Optional[Guard] = None) -> EpisodeOutcome:
+                guard: Optional[Guard] = None,
+                max_actions: Optional[int] = None) -> EpisodeOutcome:
     """Run the episode whose new events are ``execution.history[base:]``.
 
     The SDK call runs under ``guard`` (the runtime's; a shared one otherwise),
-    which stops waiting for it after ``timeout`` seconds, blocked or not.
+    which stops waiting for it after ``timeout`` seconds, blocked or not. An
+    answer with more than ``max_actions`` actions is not replayed at all (the
+    caller fails the instance; replaying a runaway fan-out would take minutes).
 
     Raises:
         RunawayOrchestrator: one call into the orchestrator ran past ``timeout``
@@ -105,11 +110,26 @@ def run_episode(execution: Execution, base: int, handle: Callable[[str], str], *
     if resp.crashed is not None:
         return EpisodeOutcome(EpisodeEnd.CRASHED, error=resp.error, stack=resp.stack,
                               crashed=resp.crashed, sdk_seconds=resp.sdk_seconds)
+    # An action's JSON takes at least _MIN_ACTION_CHARS, so a short answer is never counted.
+    if max_actions is not None and len(resp.raw) > max_actions * _MIN_ACTION_CHARS:
+        count = _count_actions(resp.actions)
+        if count > max_actions:
+            return EpisodeOutcome(
+                EpisodeEnd.FAILED, actions=resp.actions, sdk_seconds=resp.sdk_seconds,
+                error=f"the orchestration produced {count} actions, more than the maximum of "
+                      f"{max_actions} (InMemoryRuntime(max_actions=...); the extension's "
+                      "maxOrchestrationActions defaults to 100,000).")
     # The extension replays the actions on its own context before anything else.
     try:
         slots = _replay(execution, resp.actions, base, instance_id, orchestrator,
                         resp.kept_prefix)
     except NonDeterminism as nd:
+        if resp.error:
+            # The orchestrator raised before it scheduled what the history holds (often on
+            # its input): that exception is the news, the divergence follows from it.
+            return EpisodeOutcome(EpisodeEnd.FAILED, error=resp.error + _diverged_too(nd),
+                                  stack=resp.stack, actions=resp.actions,
+                                  sdk_seconds=resp.sdk_seconds, diverged_too=nd)
         return EpisodeOutcome(EpisodeEnd.DIVERGED, divergence=nd, actions=resp.actions,
                               sdk_seconds=resp.sdk_seconds)
     shim = execution.shim
@@ -174,6 +194,24 @@ def close_episode(execution: Execution, base: int, closing: List[Dict[str, Any]]
     parts.extend(p.dumps_wire(dict(e, IsPlayed=True)) for e in history[start:])
     if parts:
         execution.played.append(",".join(parts))
+
+
+_MIN_ACTION_CHARS = len('{"actionType":0}')
+
+
+def _count_actions(actions: Sequence[Any]) -> int:
+    """Actions, counting each task of a task_all/task_any (compound actions) on its own."""
+    total = 0
+    for action in actions:
+        inner = action.get("compoundActions") if isinstance(action, dict) else None
+        total += _count_actions(inner) if isinstance(inner, list) else 1
+    return total
+
+
+def _diverged_too(nd: NonDeterminism) -> str:
+    return (" (durable-testkit: the replay also diverged from the history, most likely "
+            "because this exception stopped the orchestrator before it scheduled the rest: "
+            f"{nd.detail})")
 
 
 def crash_hint(error: str) -> str:
