@@ -163,6 +163,8 @@ class FileContext:
         if node in self._owner_cache:
             return self._owner_cache[node]
         known, outer = self.parents.outermost_def(node)
+        if not known:
+            known, outer = self._inside_visited_def(node)
         if known:
             self._owner_cache[node] = outer
             return outer
@@ -176,6 +178,23 @@ class FileContext:
         if last is self.module:  # a complete chain: safe to remember
             self._owner_cache[node] = outer
         return outer
+
+    def _inside_visited_def(self, node: cst.CSTNode) -> tuple[bool, Optional[cst.FunctionDef]]:
+        """``(True, def)`` for a node deeper below the visited node, inside a function.
+
+        Syntactic spans nest, so a node of positive length within the visited node's span is
+        its descendant, or an ancestor with the same span (those are on the stack).
+        """
+        parents = self.parents
+        if not parents.stack or parents.outermost is None:
+            return False, None
+        top = parents.stack[-1]
+        span, outer = self.spans.get(node), self.spans.get(top)
+        if (span is None or outer is None or span.length <= 0 or span.start < outer.start
+                or span.start + span.length > outer.start + outer.length
+                or any(n is node for n in parents.stack)):
+            return False, None
+        return True, parents.outermost
 
     def owner_of(self, node: cst.CSTNode) -> Optional[FunctionInfo]:
         """The indexed function (top-level function or method) that contains ``node``."""
@@ -326,6 +345,11 @@ class ParentMap:
                 return True, node
             return True, None
         return False, None
+
+    @property
+    def outermost(self) -> Optional[cst.FunctionDef]:
+        """The outermost function definition on the traversal's path, if any."""
+        return self._defs[0] if self._defs else None
 
     def _child_of_top(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
         """Record the direct children of the node being visited (most questions are about
