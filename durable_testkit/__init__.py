@@ -78,6 +78,7 @@ _EXPORTS: Dict[str, str] = {
     "SpinningOrchestrator": "errors",
     "DriveTimeout": "errors",
     "UnknownMockTarget": "errors",
+    "FunctionLoadError": "errors",
     "RuntimeStats": "runtime",
     "save_history": "history",
     "ScenarioError": "errors",
@@ -129,7 +130,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
                          OrchestrationStuck, ProtocolError, RunawayFunction, RunawayOrchestrator,
                          ScenarioError, SerializationError, UnknownFunctionError,
                          UnknownInstanceError, UnknownRouteError)
-    from .errors import DriveTimeout, SpinningOrchestrator, UnknownMockTarget
+    from .errors import DriveTimeout, FunctionLoadError, SpinningOrchestrator, UnknownMockTarget
     from .fault_check import (FaultCheckReport, FaultPoint, FaultPointResult,
                               check_at_least_once)
     from .importers import (ImportOutcome, corpus_path, import_histories, import_history,

@@ -36,6 +36,7 @@ __all__ = [
     "SpinningOrchestrator",
     "DriveTimeout",
     "UnknownMockTarget",
+    "FunctionLoadError",
     "PayloadRejected",
     "HostLimitExceeded",
     "LongRunningOrchestrator",

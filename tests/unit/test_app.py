@@ -10,7 +10,7 @@ import azure.functions as func
 import pytest
 
 from durable_testkit.app import AppFunctions, FunctionInfo, discover_app
-from durable_testkit.errors import AppDiscoveryError, UnknownFunctionError
+from durable_testkit.errors import AppDiscoveryError, FunctionLoadError, UnknownFunctionError
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
 V1 = APPS / "v1_app"
@@ -275,20 +275,27 @@ def test_missing_entry_point(tmp_path: Path) -> None:
 
 
 def test_v1_module_that_fails_to_import(tmp_path: Path) -> None:
+    # The Functions host marks just that function as errored and loads the others; calling
+    # it fails with the import error (issue 10).
     _write(tmp_path, {"Act/function.json": ACTIVITY_JSON,
                       "Act/__init__.py": "import not_installed_pkg\n"})
-    assert _error(tmp_path) == (
-        f"Could not import function 'Act' ({tmp_path / 'Act' / '__init__.py'}): "
-        "ModuleNotFoundError: No module named 'not_installed_pkg'. discover_app imports the "
-        "app the way the Python worker does; fix the error above (or make the module "
-        "importable, e.g. put its folder on sys.path) and try again.")
+    info = discover_app(tmp_path).functions["Act"]
+    assert info.kind == "activity"
+    with pytest.raises(FunctionLoadError) as raised:
+        info.function("x")
+    assert str(raised.value) == (
+        f"Function 'Act' could not be loaded: importing {tmp_path / 'Act' / '__init__.py'} "
+        "raised ModuleNotFoundError: No module named 'not_installed_pkg'. The Functions host "
+        "loads the app's other functions and marks this one as errored, so calling it fails. "
+        "Fix the import error.")
 
 
 def test_v2_script_that_fails_to_import(tmp_path: Path) -> None:
     _write(tmp_path, {"function_app.py": "raise RuntimeError('boom')\n"})
     assert _error(tmp_path) == (
         f"Could not import the V2 app script {tmp_path / 'function_app.py'}: "
-        "RuntimeError: boom. Fix the error above and try again.")
+        f"RuntimeError: boom ({tmp_path / 'function_app.py'}, line 1). The Python worker "
+        "would index none of its functions. Fix the error and try again.")
 
 
 def test_module_string_that_fails_to_import() -> None:
