@@ -11,7 +11,9 @@ Loaded through the ``pytest11`` entry point. One module per concept:
 - ``histories``: the ``durable_histories`` corpus collected as tests, ``--durable-record``
   and ``--durable-replay-coverage`` (a plugin of its own too);
 - ``exploration``: the ``durable_plan`` marker, which runs ``durable_runtime`` under a
-  saved scheduling plan (a plugin of its own too).
+  saved scheduling plan (a plugin of its own too);
+- ``unfinished``: the ``durable_unfinished`` ini option, what teardown does about
+  instances a test left running or waiting (a plugin of its own too).
 
 pytest reads hooks and fixtures from this module, so they are re-exported here.
 """
@@ -24,7 +26,8 @@ from .reports import pytest_runtest_makereport
 # The faults module has a pytest_configure of its own (its marker).
 pytest_plugins = ["durable_testkit.pytest_plugin.faults",
                   "durable_testkit.pytest_plugin.histories",
-                  "durable_testkit.pytest_plugin.exploration"]
+                  "durable_testkit.pytest_plugin.exploration",
+                  "durable_testkit.pytest_plugin.unfinished"]
 
 __all__ = [
     "DurableSettings",

@@ -94,6 +94,10 @@ def durable_runtime(request: pytest.FixtureRequest) -> Iterator[InMemoryRuntime]
                 pytest.fail(unused_mocks_message(unused, item.nodeid), pytrace=False)
         if settings.assert_all_faults_fired and not phase_failed(item, "call"):
             check_faults_fired(rt, item.nodeid)
+        # Instances left running or waiting: durable_unfinished = warn | fail | ignore.
+        from .unfinished import check_unfinished
+
+        check_unfinished(item, rt, phase_failed(item, "call"))
         # --durable-record=DIR. Imported here: histories is a plugin pytest imports itself
         # (pytest_plugins), and importing it first would cost it assertion rewriting.
         from .histories import record_histories
