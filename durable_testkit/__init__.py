@@ -79,6 +79,9 @@ _EXPORTS: Dict[str, str] = {
     "DriveTimeout": "errors",
     "UnknownMockTarget": "errors",
     "FunctionLoadError": "errors",
+    "PayloadRejected": "errors",
+    "HostLimitExceeded": "errors",
+    "LongRunningOrchestrator": "errors",
     "RuntimeStats": "runtime",
     "save_history": "history",
     "ScenarioError": "errors",
@@ -131,6 +134,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
                          ScenarioError, SerializationError, UnknownFunctionError,
                          UnknownInstanceError, UnknownRouteError)
     from .errors import DriveTimeout, FunctionLoadError, SpinningOrchestrator, UnknownMockTarget
+    from .errors import HostLimitExceeded, LongRunningOrchestrator, PayloadRejected
     from .fault_check import (FaultCheckReport, FaultPoint, FaultPointResult,
                               check_at_least_once)
     from .importers import (ImportOutcome, corpus_path, import_histories, import_history,
