@@ -47,7 +47,7 @@ pytestmark = pytest.mark.durable_app("other_app:app", start_time="2025-06-01T00:
 def test_keeps_module_app_and_time(durable_runtime):
     assert which(durable_runtime) == ["other"]
     assert durable_runtime.now.isoformat() == "2025-06-01T00:00:00+00:00"
-    durable_runtime.mock_activity("never_called")
+    durable_runtime.mock_activity("never_called", allow_new=True)  # not in the app
 """)
     project.runpytest().assert_outcomes(passed=1)
 

@@ -15,8 +15,9 @@ def test_unused_mock_fails_at_teardown_and_says_how_to_opt_out(project: pytest.P
     project.makepyfile(test_mocks="""
         def test_x(durable_runtime):
             durable_runtime.mock_activity("greet", return_value="hi")
-            durable_runtime.mock_activity("shout", return_value="HI")
-            durable_runtime.mock_activity("whisper", return_value="hi")
+            # Names the app does not have: mocking them needs allow_new=True.
+            durable_runtime.mock_activity("shout", return_value="HI", allow_new=True)
+            durable_runtime.mock_activity("whisper", return_value="hi", allow_new=True)
             durable_runtime.run("hello")
     """)
     result = project.runpytest()
