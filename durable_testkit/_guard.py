@@ -73,6 +73,24 @@ def _set_async_exc(ident: int, exc: Optional[type]) -> None:
     setter(ctypes.c_ulong(ident), ctypes.py_object(exc) if exc is not None else None)
 
 
+def _absorb_pending() -> None:
+    """Let an interrupt that is still pending on this thread land here, and drop it.
+
+    It may still be pending if the call returned just in time. It must not
+    surface in host code after the call, and it must not be cleared with
+    ``PyThreadState_SetAsyncExc(id, NULL)`` either: on CPython 3.11 that leaves
+    the interpreter's "async exception pending" flag set with no exception to
+    deliver, and a tracer installed afterwards (coverage.py, hypothesis) spins
+    forever at the next function entry. A pending exception is delivered at the
+    next loop back-edge, so a short loop catches it.
+    """
+    try:
+        for _ in range(100):
+            pass
+    except EpisodeTimeout:
+        pass
+
+
 class _Worker:
     """One daemon thread running drives handed to it, one at a time."""
 
@@ -151,12 +169,10 @@ class _Worker:
         with self.lock:
             if self.token != token:
                 return
-            if self.fired:
-                # The exception may still be pending if the call returned just in time;
-                # clear it so it cannot surface in host code after the call.
-                _set_async_exc(self.ident, None)
-                self.fired = False
+            fired, self.fired = self.fired, False
             self.token, self.deadline, self.on_timeout = previous
+        if fired:
+            _absorb_pending()
 
     # -- the waiting caller's side ----------------------------------------------------
     def wait(self) -> None:

@@ -267,3 +267,34 @@ def test_blocking_calls_in_a_fresh_interpreter_end_it_in_time(tmp_path: Any) -> 
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:2] == ["stopped calls", "stopped sleeps"]
+
+
+def test_a_tracer_started_after_an_interrupt_does_not_spin(tmp_path: Any) -> None:
+    pytest.importorskip("coverage")
+    # Clearing a pending interrupt with PyThreadState_SetAsyncExc(id, NULL) left CPython
+    # 3.11's "async exception" flag set, and coverage.py (or hypothesis's tracer) started
+    # afterwards spun forever at the next function entry; run in a bounded subprocess.
+    script = tmp_path / "after_interrupt.py"
+    script.write_text(
+        "import sys\n"
+        "from durable_testkit import InMemoryRuntime, RunawayOrchestrator\n"
+        "def spin(ctx):\n"
+        "    while True:\n"
+        "        pass\n"
+        "    yield\n"
+        "rt = InMemoryRuntime(episode_timeout=0.2)\n"
+        "rt.register_orchestrator('spin', spin)\n"
+        "try:\n"
+        "    rt.run('spin')\n"
+        "except RunawayOrchestrator:\n"
+        "    pass\n"
+        "import coverage\n"
+        "cov = coverage.Coverage(data_file=None, config_file=False)\n"
+        "cov.start()\n"
+        "total = sum(len(str(i)) for i in range(100))\n"
+        "cov.stop()\n"
+        "print('traced', total)\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "traced 190"
