@@ -60,6 +60,11 @@ _ISO = re.compile(
     r"(?:\.([0-9]{1,7}))?(Z|[+-][0-9]{2}:[0-9]{2})?", re.ASCII)
 
 _cache: Dict[str, _dt.datetime] = {}
+
+# The class dateutil builds, captured at import: while an activity runs, the host swaps
+# ``datetime.datetime`` for a virtual-clock stand-in (_host/activity_clock), and the
+# SDK must still get plain datetimes, as dateutil gives it.
+_DATETIME = _dt.datetime
 # dateutil's answer for a zero offset depends on time.tzname (see _fast); time.tzset()
 # always binds a new tuple, so an identity check is enough to notice a change and start over.
 _cache_tzname: Tuple[str, ...] = time.tzname
@@ -79,7 +84,7 @@ def _fast(text: str) -> Optional[_dt.datetime]:
         return None
     year, month, day, hour, minute, second, frac, zone = m.groups()
     try:
-        naive = _dt.datetime(int(year), int(month), int(day), int(hour), int(minute),
+        naive = _DATETIME(int(year), int(month), int(day), int(hour), int(minute),
                              int(second), int(frac.ljust(6, "0")[:6]) if frac else 0)
     except ValueError:
         return None  # dateutil raises its own ParserError text for impossible dates

@@ -116,7 +116,7 @@ def test_bad_marker_arguments_say_what_the_marker_takes(project: pytest.Pytester
         "*@pytest.mark.durable_app('sample_app:app', asert_all_mocks_used=False) on "
         "test_bad_marker_arguments_say_what_the_marker_takes.py::test_x: *unexpected keyword "
         "argument 'asert_all_mocks_used'. It takes durable_app(app=None, *, "
-        "assert_all_mocks_used=True, start_time=None, assert_all_faults_fired=True).",
+        "assert_all_mocks_used=True, start_time=None, assert_all_faults_fired=True, determinism_probe=False).",
     ])
 
 
@@ -139,7 +139,7 @@ def test_marker_and_options_are_documented(project: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["@pytest.mark.durable_faults(fault, ...): *"])
     result.stdout.fnmatch_lines(["@pytest.mark.durable_app(app=None, *, "
                                  "assert_all_mocks_used=True, start_time=None, "
-                                 "assert_all_faults_fired=True): *"])
+                                 "assert_all_faults_fired=True, determinism_probe=False): *"])
     result = project.runpytest("--help")
     result.stdout.fnmatch_lines(["*--durable-app=APP*", "*durable_app (string):*",
                                  "*durable_start_time (string):*"])
