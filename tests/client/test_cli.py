@@ -47,6 +47,8 @@ def run_cli(*args: str, env: "dict[str, str] | None" = None) -> subprocess.Compl
                           text=True, timeout=DEADLINE_SECONDS, env=full_env, cwd=str(ROOT))
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11),
+                    reason="the integer-digits limit error is worded differently before 3.11")
 def test_show_reports_each_bad_file_in_one_line_and_goes_on(
         capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
     deep = tmp_path / "deep.json"

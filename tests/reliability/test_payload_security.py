@@ -122,6 +122,9 @@ def test_a_loaded_third_party_class_is_refused() -> None:
     assert "standard library or an installed package" in (result.error or "")
 
 
+@pytest.mark.skipif(not hasattr(codec, "df_loads"),
+                    reason="azure-functions before 1.26 (the newest on Python 3.9) has no "
+                           "df_loads and words its converter errors differently")
 def test_activity_input_names_the_class_instead_of_a_vague_value_error(trap: str) -> None:
     def passes_raw(context: df.DurableOrchestrationContext) -> Any:
         return (yield context.call_activity("kind", context.get_input()))
@@ -250,6 +253,9 @@ def test_register_payload_class_allows_it_everywhere(monkeypatch: pytest.MonkeyP
 
 
 # ---------------------------------------------------------------- the hook itself
+@pytest.mark.skipif(not hasattr(codec, "df_loads"),
+                    reason="azure-functions before 1.26 (the newest on Python 3.9) has no "
+                           "df_loads and words its converter errors differently")
 def test_the_sdk_hook_is_swapped_and_untouched_outside_the_host() -> None:
     assert codec._deserialize_custom_object is _sdk._vetted_object_hook
     # Outside any runtime, user code decoding its own payloads keeps the SDK's behaviour.

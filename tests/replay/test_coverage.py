@@ -14,6 +14,11 @@ from durable_testkit.cli import main
 from durable_testkit.errors import CoverageUnavailableError
 from durable_testkit.replay import check_history
 
+# On Python 3.9 the replays' lines are not all traced (the guard runs them on a worker
+# thread the tracer did not start on); replay coverage is supported on 3.10+ (docs/replay.md).
+pytestmark = pytest.mark.skipif(sys.version_info < (3, 10),
+                                reason="replay coverage is measured on Python 3.10+")
+
 pytest_plugins = ["pytester"]
 
 coverage = pytest.importorskip("coverage")
