@@ -16,7 +16,7 @@ python3 -m venv "$newest"
 "$newest/bin/python" -m pip install -q -e ".[dev]"
 echo "== newest SDK: $("$newest/bin/python" -m pip show azure-functions-durable | grep ^Version)"
 "$newest/bin/python" -m mypy   # strict, on the files [tool.mypy] lists
-"$newest/bin/python" -m pytest -q -n 2
+"$newest/bin/python" -m pytest -q -n 2 --timeout=300
 for example in examples/*/; do
   # each example is an app of its own, with its own pytest configuration
   (cd "$example" && "$newest/bin/python" -m pytest -q)
@@ -43,7 +43,7 @@ if [ -n "$py39_bin" ]; then
   "$py39/bin/python" -m pip install -q --upgrade pip >/dev/null
   "$py39/bin/python" -m pip install -q -e ".[dev]"
   echo "== Python 3.9, SDK: $("$py39/bin/python" -m pip show azure-functions-durable | grep ^Version)"
-  "$py39/bin/python" -m pytest -q -p no:cacheprovider -n 2
+  "$py39/bin/python" -m pytest -q -p no:cacheprovider -n 2 --timeout=300
 else
   echo "== Python 3.9 not on this machine: skipping the 3.9 run"
 fi
