@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Mapping,
+from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping,
                     Optional, TypeVar, final)
 
 from . import _sdk
-from . import _wire as w
 from . import policy as _policy
 from ._host import entities as _entities
+from ._host import queries as _queries
 from ._host.faults import Fault
 from ._host.probe import DeterminismProbe
 from ._host.records import Instance
@@ -26,7 +26,7 @@ from .clock import VirtualClock
 from .errors import UnknownMockTarget
 from .history import InstanceHistory
 from .policy import TraceEntry
-from .status import ActivityCall, Divergence, OrchestrationResult
+from .status import ActivityCall, OrchestrationResult
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._versions import VersioningSettings
@@ -50,6 +50,19 @@ class RuntimeStats:
     sdk_seconds: float
     activity_seconds: float
     activities: int
+
+
+class _Limit:
+    """A constructor setting kept in the core's ``HostLimits``, read and set on the runtime."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, rt: Any, owner: Any = None) -> Any:
+        return self if rt is None else getattr(rt._limits, self.name)
+
+    def __set__(self, rt: Any, value: Any) -> None:
+        setattr(rt._limits, self.name, value)
 
 
 @final
@@ -123,29 +136,9 @@ class InMemoryRuntime:
         self.server: Any = None
 
     # -- limits (read by the core on every use) ---------------------------------------
-    @property
-    def max_episodes(self) -> int:
-        return self._limits.max_episodes
-
-    @max_episodes.setter
-    def max_episodes(self, value: int) -> None:
-        self._limits.max_episodes = value
-
-    @property
-    def max_actions(self) -> int:
-        return self._limits.max_actions
-
-    @max_actions.setter
-    def max_actions(self, value: int) -> None:
-        self._limits.max_actions = value
-
-    @property
-    def episode_timeout(self) -> float:
-        return self._limits.episode_timeout
-
-    @episode_timeout.setter
-    def episode_timeout(self, value: float) -> None:
-        self._limits.episode_timeout = value
+    max_episodes = _Limit()
+    max_actions = _Limit()
+    episode_timeout = _Limit()
 
     @property
     def function_timeout(self) -> float:
@@ -193,16 +186,7 @@ class InMemoryRuntime:
 
         functions = discover_app(app)
         rt = cls(**kwargs)
-        reg = rt._registry
-        reg.app = functions
-        for info in functions.functions.values():
-            if info.kind == "orchestrator":
-                reg.add_orchestrator_handle(info.name, info.function)
-            elif info.kind == "activity":
-                reg.add_activity(info.name, info.function, info.trigger_param,
-                                 outputs=_output_names(info))
-            elif info.kind == "entity":
-                reg.add_entity(info.name, info)
+        rt._registry.load_app(functions)
         from ._versions import load_versioning
 
         rt._core.versioning = load_versioning(functions.root)  # host.json versioning settings
@@ -396,13 +380,13 @@ class InMemoryRuntime:
     def status(self, instance_id: str) -> OrchestrationResult:
         """The instance's current state."""
         with self.lock:
-            return _result(self._core.instance(instance_id))
+            return _queries.result(self._core.instance(instance_id))
 
     def history(self, instance_id: str) -> InstanceHistory:
         """The current execution's history as an :class:`~durable_testkit.history.InstanceHistory`."""
         with self.lock:
             inst = self._core.instance(instance_id)
-            return _typed_history(inst.orchestrator, inst.instance_id, inst.execution.history)
+            return _queries.typed_history(inst.orchestrator, inst.instance_id, inst.execution.history)
 
     def export_history(self, instance_id: str, *, all_executions: bool = True) -> InstanceHistory:
         """Every execution's events (continue-as-new included), ready for ``save_history``."""
@@ -413,7 +397,7 @@ class InMemoryRuntime:
                 for past in inst.previous_executions:
                     events.extend(past)
             events.extend(inst.execution.history)
-            return _typed_history(inst.orchestrator, inst.instance_id, events)
+            return _queries.typed_history(inst.orchestrator, inst.instance_id, events)
 
     # -- entities (the work lives in durable_testkit._host.entities) ------------
     def signal_entity(self, entity_id: Any, operation_name: str, input: Any = None) -> None:
@@ -476,15 +460,7 @@ class InMemoryRuntime:
     def advance(self, delta: timedelta) -> None:
         """Move virtual time forward by ``delta``, firing timers in order as they come due."""
         with self.lock, self._core.driving(f"rt.advance({delta!r})"):
-            core = self._core
-            target = self.clock.now + delta
-            core.run_until_idle()
-            due = core.next_timer()
-            while due is not None and due <= target:
-                core.fire_due(due)
-                core.run_until_idle()
-                due = core.next_timer()
-            self.clock.advance_to(target)
+            self._core.advance_to(self.clock.now + delta)
 
     def wait(self, instance_id: str) -> OrchestrationResult:
         """Run, skipping virtual time to each next timer, until the instance is finished.
@@ -494,7 +470,7 @@ class InMemoryRuntime:
             DriveTimeout: it took more than ``drive_timeout`` seconds of real time.
         """
         with self.lock, self._core.driving(f"rt.wait('{instance_id}')"):
-            return _result(self._core.wait(instance_id))
+            return _queries.result(self._core.wait(instance_id))
 
     def run(self, name: str, input: Any = None, instance_id: Optional[str] = None,
             version: Optional[str] = None) -> OrchestrationResult:
@@ -520,37 +496,3 @@ class InMemoryRuntime:
         return (f"<InMemoryRuntime now={self.clock.now.isoformat()} "
                 f"instances={len(core.instances)} ready={len(core.ready)} "
                 f"timers={len(core.timers)}>")
-
-
-# ---------------------------------------------------------------- results
-def _result(inst: Instance) -> OrchestrationResult:
-    events = tuple(inst.execution.history)  # a snapshot; typed and validated only if read
-    name, iid = inst.orchestrator, inst.instance_id
-    nd = inst.failure_details
-    return OrchestrationResult(
-        instance_id=iid, name=name, runtime_status=inst.status,
-        input=w.loads(inst.execution.input_text), output=inst.output,
-        custom_status=inst.custom_status, error=inst.error, created_time=inst.created,
-        last_updated_time=inst.updated, execution_id=inst.execution_id,
-        history_source=lambda: _typed_history(name, iid, events),
-        divergence=None if nd is None else Divergence(nd.event_index, nd.expected, nd.actual,
-                                                      nd.detail))
-
-
-def _output_names(info: Any) -> tuple[str, ...]:
-    """The function's named output bindings (``$return`` is the return value, not a parameter)."""
-    return tuple(str(b["name"]) for b in info.bindings
-                 if str(b.get("direction", "")).lower() == "out" and b.get("name")
-                 and b.get("name") != "$return" and b.get("name") != info.trigger_param)
-
-
-def _typed_history(name: str, instance_id: str, events: Iterable[Dict[str, Any]]
-                   ) -> InstanceHistory:
-    return InstanceHistory(orchestrator=name, instance_id=instance_id,
-                           events=tuple(_played(events)), sdk_version=_sdk.sdk_version())
-
-
-def _played(events: Iterable[Dict[str, Any]]) -> Iterator[Dict[str, Any]]:
-    for e in events:
-        yield dict(e, IsPlayed=True)
-

@@ -112,6 +112,18 @@ class Registry:
         self.orchestrators[name.lower()] = OrchestratorRegistration(
             name, _sdk.orchestrator_handle(name, fn))
 
+    def load_app(self, functions: Any) -> None:
+        """Register every function of a discovered app (``app.discover_app``)."""
+        self.app = functions
+        for info in functions.functions.values():
+            if info.kind == "orchestrator":
+                self.add_orchestrator_handle(info.name, info.function)
+            elif info.kind == "activity":
+                self.add_activity(info.name, info.function, info.trigger_param,
+                                  outputs=_output_names(info))
+            elif info.kind == "entity":
+                self.add_entity(info.name, info)
+
     def add_orchestrator_handle(self, name: str, handle: Callable[[str], str]) -> None:
         """Register a handle the app discovery already built (an async def is refused here,
         at load time, with register_orchestrator's text, not at its first episode)."""
@@ -192,3 +204,10 @@ def missing_function_text(name: Optional[str], kind: str, known: Sequence[str],
     elif name and name.lower() in {o.lower() for o in other}:
         msg += f" '{name}' is registered, but not as {article} {kind} function."
     return msg
+
+
+def _output_names(info: Any) -> tuple[str, ...]:
+    """The function's named output bindings (``$return`` is the return value, not a parameter)."""
+    return tuple(str(b["name"]) for b in info.bindings
+                 if str(b.get("direction", "")).lower() == "out" and b.get("name")
+                 and b.get("name") != "$return" and b.get("name") != info.trigger_param)

@@ -351,6 +351,16 @@ class Scheduler:
             self.post(inst, record.event, record.execution_id)
 
     @_payloads.scoped
+    def advance_to(self, target: datetime) -> None:
+        """Run ready work, firing timers and delayed completions in time order up to target."""
+        self.run_until_idle()
+        due = self.next_timer()
+        while due is not None and due <= target:
+            self.fire_due(due)
+            self.run_until_idle()
+            due = self.next_timer()
+        self.clock.advance_to(target)
+
     def run_until_idle(self) -> None:
         if self._handed_over():
             return self.guard.drive(self.run_until_idle)

@@ -1,0 +1,43 @@
+"""What the runtime reports about an instance: frozen results built from the host's records.
+
+``OrchestrationResult`` and ``InstanceHistory`` are values: they snapshot the
+records at the moment of the query and never drive the host.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, Iterator
+
+from .. import _sdk
+from .. import _wire as w
+from ..history import InstanceHistory
+from ..status import Divergence, OrchestrationResult
+from .records import Instance
+
+__all__ = ["result", "typed_history"]
+
+
+def result(inst: Instance) -> OrchestrationResult:
+    """The instance's state now, as ``get_status`` reports it."""
+    events = tuple(inst.execution.history)  # a snapshot; typed and validated only if read
+    name, iid = inst.orchestrator, inst.instance_id
+    nd = inst.failure_details
+    return OrchestrationResult(
+        instance_id=iid, name=name, runtime_status=inst.status,
+        input=w.loads(inst.execution.input_text), output=inst.output,
+        custom_status=inst.custom_status, error=inst.error, created_time=inst.created,
+        last_updated_time=inst.updated, execution_id=inst.execution_id,
+        history_source=lambda: typed_history(name, iid, events),
+        divergence=None if nd is None else Divergence(nd.event_index, nd.expected, nd.actual,
+                                                      nd.detail))
+
+
+def typed_history(name: str, instance_id: str, events: Iterable[Dict[str, Any]]
+                  ) -> InstanceHistory:
+    """Wire events as an exported history: every event marked played."""
+    return InstanceHistory(orchestrator=name, instance_id=instance_id,
+                           events=tuple(_played(events)), sdk_version=_sdk.sdk_version())
+
+
+def _played(events: Iterable[Dict[str, Any]]) -> Iterator[Dict[str, Any]]:
+    for e in events:
+        yield dict(e, IsPlayed=True)
