@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl, quote, unquote
 
 from . import _protocol as p
 from . import _sdk
+from . import _wire as w
 from ._host.ports import RuntimePort
 from ._host.registry import missing_function_text
 from .errors import DurableTestkitError, InvalidOperationError, UnknownFunctionError
@@ -528,7 +529,7 @@ def history_events(wire: List[Dict[str, Any]], show_output: bool) -> List[Dict[s
                 item["FunctionName"] = found[1].get("Name")
                 item["ScheduledTime"] = found[1].get("Timestamp")
             if "Result" in item:
-                item["Result"] = _parse(item["Result"]) if show_output else None
+                item["Result"] = w.loads(item["Result"]) if show_output else None
                 if not show_output:
                     del item["Result"]
         elif kind == p.EXECUTION_STARTED:
@@ -538,12 +539,12 @@ def history_events(wire: List[Dict[str, Any]], show_output: bool) -> List[Dict[s
         elif kind == p.EXECUTION_COMPLETED:
             status: Any = item.get("OrchestrationStatus")
             item["OrchestrationStatus"] = _DTFX_NAMES.get(status, status)
-            item["Result"] = _parse(item.get("Result"))
+            item["Result"] = w.loads(item.get("Result"))
             item.pop("FailureDetails", None)
         elif kind == p.TIMER_FIRED:
             item.pop("TimerId", None)
         elif kind in (p.EVENT_RAISED, p.EXECUTION_TERMINATED):
-            item["Input"] = _parse(item.get("Input"))
+            item["Input"] = w.loads(item.get("Input"))
         out.append(item)
     return [item for i, item in enumerate(out) if i not in drop]
 
@@ -566,15 +567,6 @@ _DTFX_NAMES = {0: "Running", 1: "Completed", 2: "ContinuedAsNew", 3: "Failed", 4
 
 
 # ---------------------------------------------------------------- small helpers
-def _parse(text: Any) -> Any:
-    if not isinstance(text, str):
-        return text
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 def _stamp(t: datetime) -> str:
     # .NET's ToString("s") + "Z": whole seconds, as ConvertFrom(status) writes them.
     return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -37,14 +37,15 @@ def dumps(value: Any, what: str) -> str:
     return _sdk.dumps_payload(value, what)
 
 
-def loads(text: Optional[str]) -> Any:
+def loads(text: Any) -> Any:
     """Decode payload text for display and assertions; non-JSON text stays text.
 
     Plain ``json.loads``: custom-class envelopes stay dicts, so reading a
-    pending task never imports or runs user code.
+    pending task never imports or runs user code. A value that is not text
+    (already decoded, or None) is returned as it is.
     """
-    if text is None:
-        return None
+    if not isinstance(text, str):
+        return text
     try:
         return json.loads(text)
     except ValueError:

@@ -18,6 +18,7 @@ from typing import (Any, Callable, Dict, List, NamedTuple, Optional, Sequence, T
 
 from . import _protocol as p
 from . import _sdk
+from . import _wire as w
 from ._host.episode import ND_PREFIX, EpisodeEnd, replay_events
 from ._replay import NonDeterminism, ReplayShim, Slot, SlotKind
 from ._versions import VersioningSettings, folder_version, load_versioning, version_problem
@@ -237,17 +238,8 @@ def _strict_difference(record: Union[InstanceHistory, _Identity], wire: List[Dic
     return None
 
 
-def _json_value(text: Any) -> Any:
-    if not isinstance(text, str):
-        return text
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 def _same_json(a: Any, b: Any) -> bool:
-    return bool(_json_value(a) == _json_value(b))
+    return bool(w.loads(a) == w.loads(b))
 
 
 def _short(text: Any, width: int = 120) -> str:
@@ -275,7 +267,7 @@ def _compare(ev: Dict[str, Any], slot: Slot) -> Optional[Tuple[str, str, str]]:
                 f"timer #{seq} firing at {p.format_timestamp(slot.fire_at)}")
     if kind is SlotKind.EVENT:
         target, new_target = ev.get("InstanceId"), action.get("instanceId")
-        message = _json_value(ev.get("Input"))
+        message = w.loads(ev.get("Input"))
         op = message.get("op") if isinstance(message, dict) else None
         op_input = message.get("input") if isinstance(message, dict) else None
         if target != new_target or (op is not None and op != action.get("operation")):
@@ -283,9 +275,9 @@ def _compare(ev: Dict[str, Any], slot: Slot) -> Optional[Tuple[str, str, str]]:
                     f"operation '{op}' on {target}",
                     f"operation '{action.get('operation')}' on {new_target}")
         if isinstance(message, dict) and "input" in message and \
-                not _same_json(_json_value(op_input), action.get("input")):
+                not _same_json(w.loads(op_input), action.get("input")):
             return (f"entity operation '{op}' #{seq} on {target} is sent another input",
-                    f"input {_short(_json_value(op_input))}",
+                    f"input {_short(w.loads(op_input))}",
                     f"input {_short(action.get('input'))}")
         return None
     label = "activity" if kind is SlotKind.ACTIVITY else "sub-orchestration"
