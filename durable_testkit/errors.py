@@ -55,6 +55,12 @@ def did_you_mean(name: Optional[str], known: Sequence[str]) -> str:
     return f" Did you mean '{close[0]}'?" if close else ""
 
 
+def _located(problem: str, *where: Optional[str]) -> str:
+    """``"file, event 3: problem"``: the places that are known, then what is wrong."""
+    known = [w for w in where if w is not None]
+    return (", ".join(known) + ": " if known else "") + problem
+
+
 class HistoryFormatError(DurableTestkitError, ValueError):
     """A history file or history JSON is malformed.
 
@@ -66,13 +72,8 @@ class HistoryFormatError(DurableTestkitError, ValueError):
         self.problem = problem
         self.path = path
         self.event_index = event_index
-        where = []
-        if path is not None:
-            where.append(str(path))
-        if event_index is not None:
-            where.append(f"event {event_index}")
-        prefix = (", ".join(where) + ": ") if where else ""
-        super().__init__(f"{prefix}{problem}")
+        super().__init__(_located(problem, None if path is None else str(path),
+                                  None if event_index is None else f"event {event_index}"))
 
 
 class HistoryImportError(HistoryFormatError):
@@ -90,17 +91,11 @@ class HistoryImportError(HistoryFormatError):
         self.event_type = event_type
         self.source_format = source_format
         self.fix = fix
-        where = []
-        if path is not None:
-            where.append(str(path))
-        if source_format is not None:
-            where.append(f"{source_format} export")
-        if event_index is not None:
-            where.append(f"event {event_index}"
-                         + (f" ({event_type})" if event_type is not None else ""))
-        text = (", ".join(where) + ": " if where else "") + problem + (
-            f". {fix}" if fix else "")
-        DurableTestkitError.__init__(self, text)
+        event = None if event_index is None else f"event {event_index}" + (
+            f" ({event_type})" if event_type is not None else "")
+        text = _located(problem, None if path is None else str(path),
+                        None if source_format is None else f"{source_format} export", event)
+        DurableTestkitError.__init__(self, text + (f". {fix}" if fix else ""))
         self.problem = problem
         self.path = path
         self.event_index = event_index
