@@ -83,9 +83,25 @@ def parse_timestamp(text: str) -> datetime:
     return t.astimezone(timezone.utc)
 
 
+#: One encoder for every wire event: ``json.dumps(..., separators=...)`` builds a new
+#: encoder per call, which costs more than encoding a small event.
+_WIRE_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def dumps_wire(event: Dict[str, Any]) -> str:
     """Serialize one wire event compactly (the cache stores these strings)."""
-    return json.dumps(event, separators=(",", ":"))
+    return _WIRE_ENCODE(event)
+
+
+def dumps_wire_many(events: Sequence[Dict[str, Any]]) -> str:
+    """Serialize events as their comma-joined wire texts, in one encoder call.
+
+    Equal to ``",".join(dumps_wire(e) for e in events)`` (compact separators put
+    exactly one comma between list items), at about a third of the cost per event.
+    """
+    if not events:
+        return ""
+    return _WIRE_ENCODE(events if isinstance(events, list) else list(events))[1:-1]
 
 
 def entity_scheduler_id(name: str, key: str) -> str:

@@ -260,13 +260,13 @@ def build_context_json(history: Union[str, Sequence[str]], input_text: Optional[
                        instance_id: str, parent_instance_id: Optional[str]) -> str:
     """The orchestration trigger payload, with the history already serialized.
 
-    ``history`` is the serialized wire events, comma-joined or as a list of
-    pieces (the host caches them per execution so an episode only serializes
-    its new events). The payload is built with one join, so a long history is
-    copied once, not once per concatenation.
+    ``history`` is the serialized wire events, comma-joined, whole or in pieces
+    whose concatenation is that text (the host caches one piece per episode, so
+    an episode only serializes its new events). The payload is built with one
+    join, so a long history is copied once per episode, not once per piece.
     """
-    events = history if isinstance(history, str) else ",".join(history)
-    return "".join(('{"history":[', events, '],"input":', json.dumps(input_text),
+    events = [history] if isinstance(history, str) else history
+    return "".join(('{"history":[', *events, '],"input":', json.dumps(input_text),
                     ',"instanceId":', json.dumps(instance_id), ',"isReplaying":false',
                     ',"parentInstanceId":', json.dumps(parent_instance_id), _CONTEXT_TAIL))
 

@@ -97,9 +97,10 @@ def run_episode(execution: Execution, base: int, handle: Callable[[str], str], *
         RunawayOrchestrator: one call into the orchestrator ran past ``timeout``
             wall-clock seconds (``raise_with`` names the setting to raise).
     """
-    execution.new_dumps = [p.dumps_wire(e) for e in execution.history[base:]]
-    context = _sdk.build_context_json(execution.played + execution.new_dumps,
-                                      execution.input_text, instance_id, parent_instance_id)
+    new = execution.history[base:]
+    execution.new_text, execution.new_count = p.dumps_wire_many(new), len(new)
+    context = _sdk.build_context_json(execution.history_pieces(), execution.input_text,
+                                      instance_id, parent_instance_id)
     known = execution.actions_text
     if known is not None and known[1] is not execution.last_actions:
         known = None  # the actions were reset (a lost episode): read the answer whole
@@ -182,18 +183,18 @@ def close_episode(execution: Execution, base: int, closing: List[Dict[str, Any]]
     closing.append(w.orchestrator_completed(at))
     history = execution.history
     history.extend(closing)
-    start = base
-    parts: List[str] = []
-    if execution.new_dumps:
-        # IsPlayed is the third key of every wire event, so its first occurrence in
-        # the text is the key itself: flip it instead of serializing again.
-        parts = [t.replace('"IsPlayed":false', '"IsPlayed":true', 1)
-                 for t in execution.new_dumps]
-        start = base + len(parts)
-        execution.new_dumps = []
-    parts.extend(p.dumps_wire(dict(e, IsPlayed=True)) for e in history[start:])
-    if parts:
-        execution.played.append(",".join(parts))
+    text = execution.new_text
+    if text:
+        # IsPlayed is a key of every wire event and nothing else: payloads are JSON text
+        # inside strings, where its quotes are escaped. So flip the flag in the text
+        # instead of serializing the events again.
+        text = text.replace('"IsPlayed":false', '"IsPlayed":true')
+        start = base + execution.new_count
+        execution.new_text, execution.new_count = "", 0
+    else:
+        start = base
+    rest = p.dumps_wire_many(history[start:]).replace('"IsPlayed":false', '"IsPlayed":true')
+    execution.add_played(text + "," + rest if text and rest else text or rest)
 
 
 _MIN_ACTION_CHARS = len('{"actionType":0}')

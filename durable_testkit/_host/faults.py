@@ -363,7 +363,7 @@ class FaultHooks:
         ex = inst.execution
         del ex.history[snap.history_length:]
         ex.played_json = snap.played_json
-        ex.new_dumps = []
+        ex.new_text, ex.new_count = "", 0
         ex.shim = snap.shim
         ex.last_actions = snap.last_actions
         ex.started = snap.started

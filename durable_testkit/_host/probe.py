@@ -253,7 +253,7 @@ class DeterminismProbe:
         if outcome.end in _SKIPPED:
             return
         ex = inst.execution
-        context = _sdk.build_context_json(list(ex.played) + list(ex.new_dumps), ex.input_text,
+        context = _sdk.build_context_json(list(ex.history_pieces()), ex.input_text,
                                           inst.instance_id,
                                           inst.parent.instance_id if inst.parent else None)
         expected = list(outcome.actions)

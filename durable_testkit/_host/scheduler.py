@@ -461,7 +461,7 @@ class Scheduler:
         new.extend(messages)
         base = len(ex.history)
         ex.history.extend(new)
-        ex.new_dumps = []
+        ex.new_text, ex.new_count = "", 0
         closing: List[Dict[str, Any]] = []
         self._fail(inst, VERSION_MISMATCH_MESSAGE, closing)
         closing[-1]["FailureDetails"]["ErrorType"] = VERSION_MISMATCH_TYPE
@@ -787,7 +787,7 @@ class Scheduler:
         base = len(ex.history)
         ex.history.append(w.orchestrator_started(self.clock.now))
         ex.history.extend(events)
-        ex.new_dumps = []
+        ex.new_text, ex.new_count = "", 0
         self._close(inst, base, [])
 
     def _fail(self, inst: Instance, error: str, closing: List[Dict[str, Any]],
