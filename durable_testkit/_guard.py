@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import contextvars
 import ctypes
-import itertools
 import threading
 import time
 from typing import Any, Callable, List, Optional, Tuple, TypeVar, cast, final
@@ -58,7 +57,9 @@ IDLE_SECONDS = 2.0
 _POLL_SECONDS = 0.05
 
 _local = threading.local()
-_tokens = itertools.count(1)
+
+#: An armed call on a worker: its deadline (time.monotonic) and the error to raise past it.
+_Armed = Tuple[float, Callable[[], BaseException]]
 
 
 class _Abandoned(BaseException):
@@ -95,7 +96,7 @@ class _Worker:
     """One daemon thread running drives handed to it, one at a time."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()  # deadline, on_timeout, fired, abandoned vs the waiter
+        self.lock = threading.Lock()  # fired and abandoned, between the worker and the waiter
         self.wake = threading.Lock()
         self.wake.acquire()
         self.done = threading.Lock()
@@ -103,10 +104,10 @@ class _Worker:
         self.job: Optional[Tuple[contextvars.Context, Callable[..., Any], Tuple[Any, ...]]] = None
         self.result: Any = None
         self.error: Optional[BaseException] = None
-        self.token = 0
-        self.deadline: Optional[float] = None
-        self.on_timeout: Optional[Callable[[], BaseException]] = None
-        self.fired = False
+        # The armed call: (deadline, on_timeout), or None. Written by the worker alone,
+        # in one store each way; the tuple's identity tells one arming from the next.
+        self.armed: Optional[_Armed] = None
+        self.fired = False  # the waiter raised into the armed call (set under lock)
         self.abandoned = False
         self.thread = threading.Thread(target=self._loop, name="durable-testkit-guard",
                                        daemon=True)
@@ -140,22 +141,30 @@ class _Worker:
 
     def guarded(self, fn: Callable[[], T], timeout: float,
                 on_timeout: Callable[[], BaseException]) -> T:
+        """Run ``fn`` with its deadline armed; it costs two stores and a clock read.
+
+        No lock on the way in or out, unless the deadline has passed: the waiter
+        only raises into an arming it still sees armed *after* it saw the deadline
+        pass, and the worker disarms (one store) before it reads the clock. So if
+        that read is before the deadline, the waiter cannot have seen it pass while
+        this arming was up, and cannot raise into host code later either.
+        """
         deadline = time.monotonic() + timeout
-        outer = self.deadline
-        if outer is not None and outer <= deadline:
+        outer = self.armed
+        if outer is not None and outer[0] <= deadline:
             return fn()  # nested in a call whose nearer deadline covers this one
-        previous = (self.token, outer, self.on_timeout)
-        token = next(_tokens)
-        with self.lock:
-            self.token, self.deadline, self.on_timeout, self.fired = (token, deadline,
-                                                                      on_timeout, False)
+        armed = (deadline, on_timeout)
+        self.armed = armed
         try:
             try:
                 result = fn()
             finally:
-                self._disarm(token, previous)
+                self.armed = outer
+                if time.monotonic() >= deadline:
+                    self._settle()
         except EpisodeTimeout:
-            self._disarm(token, previous)  # it may have landed before the first disarm ran
+            self.armed = outer
+            self._settle()  # it may have landed before the first disarm ran
             if self.abandoned:
                 raise _Abandoned from None
             raise on_timeout() from None
@@ -163,14 +172,10 @@ class _Worker:
             raise _Abandoned
         return result
 
-    def _disarm(self, token: int, previous: Tuple[int, Optional[float],
-                                                  Optional[Callable[[], BaseException]]]
-                ) -> None:
+    def _settle(self) -> None:
+        """After a deadline passed: let an interrupt the waiter sent land here, not later."""
         with self.lock:
-            if self.token != token:
-                return
             fired, self.fired = self.fired, False
-            self.token, self.deadline, self.on_timeout = previous
         if fired:
             _absorb_pending()
 
@@ -179,12 +184,11 @@ class _Worker:
         """Block until the job is done; abandon the worker if an armed call overruns."""
         done = self.done
         while not done.acquire(timeout=_POLL_SECONDS):
-            with self.lock:
-                token, deadline = self.token, self.deadline
-            if deadline is None or time.monotonic() < deadline:
+            armed = self.armed
+            if armed is None or time.monotonic() < armed[0]:
                 continue
             with self.lock:
-                if self.token != token:
+                if self.armed is not armed:
                     continue  # disarmed meanwhile
                 if not self.fired:
                     self.fired = True
@@ -192,12 +196,10 @@ class _Worker:
             if done.acquire(timeout=GRACE_SECONDS):
                 return
             with self.lock:
-                if self.token != token:
+                if self.armed is not armed:
                     continue  # the exception landed; the worker is busy reporting it
                 self.abandoned = True
-                make_error = self.on_timeout
-            assert make_error is not None
-            raise _blocked(make_error())
+            raise _blocked(armed[1]())
 
 
 def _blocked(error: BaseException) -> BaseException:

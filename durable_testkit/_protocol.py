@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Sequence, Tuple
 
 # EventType numbers (azure/durable_functions/models/history/HistoryEventType.py).
 EXECUTION_STARTED = 0

@@ -41,7 +41,7 @@ from azure.durable_functions import EntityId, OrchestrationRuntimeStatus
 from azure.functions import meta as _meta
 from azure.functions.durable_functions import ActivityTriggerConverter as _Converter
 
-from . import _payloads, _timestamps
+from . import _fastjson, _payloads, _timestamps
 from .errors import PayloadRejected, ProtocolError, SerializationError
 
 try:  # the SDK's own serializer (1.6+), so payloads encode exactly as in Azure
@@ -138,7 +138,7 @@ def decode_activity_input(input_text: Optional[str]) -> Any:
     """
     if type(input_text) is str and "{" not in input_text:
         try:
-            return json.loads(input_text)
+            return _fastjson.loads(input_text)
         except json.JSONDecodeError:
             return input_text
         except Exception:  # noqa: S110 - e.g. RecursionError: the converter's own error
@@ -166,7 +166,7 @@ def encode_activity_result(value: Any) -> Optional[str]:
     """
     if type(value) in _PLAIN:
         try:
-            return json.dumps(value)
+            return _fastjson.dumps(value)
         except (TypeError, ValueError, RecursionError):
             pass  # a custom object inside: the converter's envelope (or error)
     return cast(Optional[str], _Converter.encode(value, expected_type=None).value)

@@ -132,3 +132,24 @@ class ActivityCall:
     recorded: bool = True
     fault: Optional[str] = None
     outputs: Dict[str, Any] = field(default_factory=dict)
+
+
+_new_object = object.__new__
+
+
+def new_activity_call(name: str, input: Any, instance_id: str, attempt: int, result: Any,
+                      exception: Optional[BaseException], task_id: int, recorded: bool,
+                      fault: Optional[str], outputs: Dict[str, Any]) -> ActivityCall:
+    """``ActivityCall(...)`` with these fields, built for the host's hot path.
+
+    A frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__``; this fills the instance's ``__dict__`` at once, about
+    5x cheaper, which matters once per activity (a test checks the two agree).
+    ``result`` may be an ``_lazy.Encoded`` (decoded on first read).
+    """
+    call: ActivityCall = _new_object(ActivityCall)
+    call.__dict__.update({"name": name, "input": input, "instance_id": instance_id,
+                          "attempt": attempt, "_result_stored": result, "exception": exception,
+                          "task_id": task_id, "recorded": recorded, "fault": fault,
+                          "outputs": outputs})
+    return call

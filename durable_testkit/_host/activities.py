@@ -15,7 +15,7 @@ import time
 import traceback
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Callable, Dict, List, Optional, Protocol
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
 
 from .. import _lazy, _sdk
 from .._lazy import DecodedOnRead
@@ -129,6 +129,22 @@ class ActivityExecutor:
 
     def _run(self, execution: ActivityExecution, activity: ActivityRegistration
              ) -> ActivityOutcome:
+        value, result_text, exception, duration, seconds, outputs = self.execute(
+            activity, execution.input_text, execution.started, execution.instance_id)
+        if exception is not None:
+            return ActivityOutcome(value=value, exception=exception, duration=duration,
+                                   seconds=seconds, outputs=outputs)
+        return ActivityOutcome(value=value, result=_lazy.Encoded(result_text),
+                               result_text=result_text, duration=duration, seconds=seconds,
+                               outputs=outputs)
+
+    def execute(self, activity: ActivityRegistration, input_text: Optional[str],
+                started_at: Optional[datetime], instance_id: str) -> Executed:
+        """Run the function once, through no interceptor: what the worker would report.
+
+        The scheduler calls this directly when nothing intercepts (the common case),
+        so the per-activity path builds no execution or outcome record.
+        """
         started = time.perf_counter()
         value: Any = None
         clock: Optional[_clock.ActivityClock] = None
@@ -136,24 +152,24 @@ class ActivityExecutor:
         # passes an Out object per name; what the function sets is kept for the test.
         outs = {n: _sdk.OutputBinding() for n in activity.outputs} if activity.outputs else None
         try:
-            value = _sdk.decode_activity_input(execution.input_text)
-            if self.virtual_time and execution.started is not None and _reads_time(activity):
-                clock = _clock.ActivityClock(execution.started)
-            returned = self.guard.run(lambda: self._invoke(activity, value, clock, outs),
-                                      self.timeout, lambda: self._runaway(activity, execution))
+            value = _sdk.decode_activity_input(input_text)
+            if self.virtual_time and started_at is not None and _reads_time(activity):
+                clock = _clock.ActivityClock(started_at)
+            if clock is None and outs is None:
+                returned = self.guard.run(lambda: self._call(activity, value), self.timeout,
+                                          lambda: self._runaway(activity, instance_id))
+            else:
+                returned = self.guard.run(lambda: self._invoke(activity, value, clock, outs),
+                                          self.timeout,
+                                          lambda: self._runaway(activity, instance_id))
             result_text = _sdk.encode_activity_result(returned)
         except RunawayFunction:
             raise
         except Exception as exc:  # the worker reports any exception as a failed invocation
-            return ActivityOutcome(value=value, exception=exc,
-                                   duration=_duration(activity.duration, value, clock),
-                                   seconds=time.perf_counter() - started,
-                                   outputs=_set_values(outs))
-        return ActivityOutcome(value=value, result=_lazy.Encoded(result_text),
-                               result_text=result_text,
-                               duration=_duration(activity.duration, value, clock),
-                               seconds=time.perf_counter() - started,
-                               outputs=_set_values(outs))
+            return (value, None, exc, _duration(activity.duration, value, clock),
+                    time.perf_counter() - started, _set_values(outs))
+        return (value, result_text, None, _duration(activity.duration, value, clock),
+                time.perf_counter() - started, _set_values(outs))
 
     def _invoke(self, activity: ActivityRegistration, value: Any,
                 clock: Optional[_clock.ActivityClock],
@@ -164,13 +180,11 @@ class ActivityExecutor:
         with _clock.virtual_time(clock, _namespaces(activity)):
             return self._call(activity, value, clock, outs)
 
-    def _runaway(self, activity: ActivityRegistration, execution: ActivityExecution
-                 ) -> RunawayFunction:
+    def _runaway(self, activity: ActivityRegistration, instance_id: str) -> RunawayFunction:
         loop, self._loop = self._loop, None  # an abandoned call may still be running it
         if loop is not None and not loop.is_running() and not loop.is_closed():
             loop.close()
-        return RunawayFunction("activity", activity.name, execution.instance_id,
-                               self.timeout or 0)
+        return RunawayFunction("activity", activity.name, instance_id, self.timeout or 0)
 
     def _call(self, activity: ActivityRegistration, value: Any,
               clock: Optional[_clock.ActivityClock] = None,
@@ -180,7 +194,7 @@ class ActivityExecutor:
             out = fn(**{activity.param or "input": value}, **outs)
         else:
             out = fn(**{activity.param: value}) if activity.param else fn(value)
-        if inspect.isawaitable(out):
+        if type(out) not in _NEVER_AWAITABLE and inspect.isawaitable(out):
             if self._loop is None or self._loop.is_closed():
                 self._loop = asyncio.new_event_loop()
             if clock is not None:  # it may run on a helper thread: take the clock along
@@ -206,8 +220,18 @@ class ActivityExecutor:
             self._loop.close()
 
 
+#: Results that cannot be awaitables (the common ones): no ``isawaitable`` check for them.
+_NEVER_AWAITABLE = frozenset({int, str, float, bool, type(None), list, dict, tuple})
+_ZERO = timedelta(0)
+
+
 def _set_values(outs: Optional[Dict[str, Any]]) -> Dict[str, Any]:
     return {name: out.get() for name, out in outs.items()} if outs else {}
+
+
+#: What one execution reported: (value, result_text, exception, duration, seconds,
+#: outputs), as :meth:`ActivityExecutor.execute` returns it.
+Executed = Tuple[Any, Optional[str], Optional[BaseException], timedelta, float, Dict[str, Any]]
 
 
 def _reads_time(activity: ActivityRegistration) -> bool:
@@ -252,7 +276,7 @@ def _namespaces(activity: ActivityRegistration) -> tuple[Dict[str, Any], ...]:
 def _duration(configured: Duration, value: Any, clock: Optional[_clock.ActivityClock]
               ) -> timedelta:
     """How long the execution takes in virtual time: the test's duration plus its sleeps."""
-    total = timedelta(0) if clock is None else clock.elapsed
+    total = _ZERO if clock is None else clock.elapsed
     if configured is None:
         return total
     fixed = configured(value) if callable(configured) else configured

@@ -37,7 +37,7 @@ from ..errors import (DriveTimeout, HostLimitExceeded, InvalidOperationError,
                       LongRunningOrchestrator, OrchestrationStuck, RunawayOrchestrator,
                       SpinningOrchestrator, UnknownInstanceError)
 from ..policy import Decision, DecisionKind, TraceEntry, WorkKind, WorkSubject
-from ..status import ActivityCall
+from ..status import ActivityCall, new_activity_call
 from ..status import OrchestrationRuntimeStatus as Status
 from . import entities as _entities
 from .activities import ActivityExecution, ActivityExecutor, failure_details
@@ -47,7 +47,7 @@ from .episode import EpisodeEnd, EpisodeOutcome, ND_PREFIX, close_episode, crash
 from .records import (DeliveryRecord, EntityRecord, Execution, Instance, Message, ParentRef,
                       TimerRecord, WorkItem)
 from .diagnostics import input_hint
-from .registry import Registry, missing_function_text
+from .registry import ActivityRegistration, Registry, missing_function_text
 
 # pytest hides this module's frames in failure reports (--full-trace shows them):
 # what the user needs is the line of their own code.
@@ -824,10 +824,27 @@ class Scheduler:
         inst = self.instances.get(work.instance_id)
         slot = work.slot
         assert slot is not None
-        activity = self.registry.activities[slot.name.lower()]  # type: ignore[union-attr]
-        key = activity.name.lower()
+        key = slot.name.lower()  # type: ignore[union-attr]
+        activity = self.registry.activities[key]
         run = self.runs.get(key, 0) + 1
         self.runs[key] = run
+        if self.executor.interceptors or self.faults.all or not self.default_policy:
+            self._run_activity_hooked(work, inst, slot, activity, run)
+            return
+        # Nothing intercepts and nothing is decided: run it, record it, deliver it.
+        value, result_text, exception, duration, seconds, outputs = self.executor.execute(
+            activity, slot.action.get("input"), self.clock.now, work.instance_id)
+        self.activity_seconds += seconds
+        self.activity_calls.append(new_activity_call(
+            activity.name, value, work.instance_id, work.attempt, _lazy.Encoded(result_text),
+            exception, slot.seq, True, None, outputs))
+        if inst is not None and not inst.terminal:
+            self._complete_activity(inst, work, slot.seq, activity.name, result_text, exception,
+                                    duration)
+
+    def _run_activity_hooked(self, work: WorkItem, inst: Optional[Instance], slot: Slot,
+                             activity: ActivityRegistration, run: int) -> None:
+        """An activity under interceptors (faults) or a policy that decides about it."""
         execution = ActivityExecution(
             activity.name, slot.action.get("input"), work.instance_id, work.execution_id,
             inst.orchestrator if inst is not None else "", slot.seq, work.attempt, run,
@@ -855,11 +872,10 @@ class Scheduler:
                  f"lose it: {activity.name} runs again"), work.instance_id,
                 WorkSubject(WorkKind.ACTIVITY, activity.name, work.instance_id, slot.seq,
                             work.attempt, run))) == 0
-        self.activity_calls.append(ActivityCall(activity.name, outcome.value, work.instance_id,
-                                                work.attempt, _lazy.stored(outcome, "result"),
-                                                outcome.exception,
-                                                slot.seq, recorded, outcome.fault,
-                                                outcome.outputs))
+        self.activity_calls.append(new_activity_call(
+            activity.name, outcome.value, work.instance_id, work.attempt,
+            _lazy.stored(outcome, "result"), outcome.exception, slot.seq, recorded,
+            outcome.fault, outcome.outputs))
         if duplicate:
             return
         if not recorded:
@@ -871,14 +887,20 @@ class Scheduler:
         duration = outcome.duration
         if self.asks_delay:
             duration += self._decide_delay(work, activity.name, run)
+        self._complete_activity(inst, work, slot.seq, activity.name, outcome.result_text,
+                                outcome.exception, duration)
+
+    def _complete_activity(self, inst: Instance, work: WorkItem, seq: int, name: str,
+                           result_text: Optional[str], exception: Optional[BaseException],
+                           duration: timedelta) -> None:
+        """Post an activity's TaskCompleted/TaskFailed, now or when its time is up."""
         due = self.clock.now + duration if duration else None
         stamp = self.stamp() if due is None else p.format_timestamp(due)
-        exception = outcome.exception
         if exception is None:
-            event = w.task_completed(stamp, slot.seq, outcome.result_text)
+            event = w.task_completed(stamp, seq, result_text)
         else:
-            event = w.task_failed(stamp, slot.seq,
-                                  f"Activity function '{activity.name}' failed: "
+            event = w.task_failed(stamp, seq,
+                                  f"Activity function '{name}' failed: "
                                   f"{type(exception).__name__}: {exception}",
                                   failure_details(exception))
         if due is None:
