@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
+import json
 import pstats
 import statistics
 import sys
@@ -84,7 +85,9 @@ def capture_context(path: Path) -> str:
     from durable_testkit import replay_history
 
     replay_history(spy, path)
-    return seen[0]
+    # The floor is the SDK's time on what the extension sends, compact JSON, whatever
+    # spacing the replay hands on (a saved file's own text keeps its indentation).
+    return json.dumps(json.loads(seen[0]), separators=(",", ":"), ensure_ascii=False)
 
 
 def timed(fn: Callable[[], Any]) -> float:

@@ -29,6 +29,7 @@ from typing import (
     Iterable,
     List,
     Mapping,
+    NamedTuple,
     Optional,
     Sequence,
     Tuple,
@@ -978,46 +979,96 @@ def load_history(path: Union[str, os.PathLike[str]], *,
             f"{sys.getrecursionlimit()} levels)", path=where) from None
 
 
+class _SavedEvents(NamedTuple):
+    """A saved history file read for replay, untyped (see :func:`_load_wire_events`)."""
+
+    orchestrator: str
+    instance_id: str
+    events: List[Dict[str, Any]]
+    # The events' JSON text as the file holds it, comma-joined without the brackets, when
+    # every event is already played and the text can be cut out safely; else None.
+    text: Optional[str]
+
+
 def _load_wire_events(path: Union[str, os.PathLike[str]], *,
-                     max_bytes: int = DEFAULT_MAX_BYTES
-                     ) -> Optional[Tuple[str, str, List[Dict[str, Any]]]]:
-    """(orchestrator, instance id, wire events) of a saved history file, untyped; or None.
+                     max_bytes: int = DEFAULT_MAX_BYTES) -> Optional[_SavedEvents]:
+    """The wire events of a saved history file, untyped, and their text; or None.
 
     The fast path of stored-history replay: parsing every event into its typed
     class (and serializing it back with ``to_wire``) cost replay more than the
     SDK's own handle. A file in this format written by :func:`save_history`
     holds exactly the wire dicts ``to_wire`` gives, so they are handed on as
-    read. Anything else -- other formats, a file that does not read, an event
-    that is not a plain dict with an integer ``EventType`` and a text
-    ``Timestamp``, no ExecutionStarted with a name and an instance id -- answers
-    None, and the caller takes :func:`load_history`, which explains what is wrong.
+    read, and their text is handed to the SDK as read (JSON whitespace is no
+    change to what it parses) instead of serializing them again. Anything else
+    -- other formats, a file that does not read, an event that is not a plain
+    dict with an integer ``EventType`` and ``EventId``, a bool ``IsPlayed`` and
+    a text ``Timestamp``, no ExecutionStarted with a name and an instance id --
+    answers None, and the caller takes :func:`load_history`, which explains
+    what is wrong.
     """
     try:
         raw = read_user_file(os.fspath(path), max_bytes=max_bytes, what="history file")
-        data = json.loads(raw.decode("utf-8-sig"))
+        text = raw.decode("utf-8-sig")
+        del raw
+        data = json.loads(text)
     except Exception:  # noqa: BLE001 - load_history reports it properly
         return None
-    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME or \
+    if type(data) is not dict or data.get("format") != FORMAT_NAME or \
             data.get("version") not in SUPPORTED_FORMAT_VERSIONS:
         return None
     orchestrator, instance_id, events = (data.get("orchestrator"), data.get("instanceId"),
                                          data.get("events"))
     if not (isinstance(orchestrator, str) and isinstance(instance_id, str)
-            and isinstance(events, list)):
+            and type(events) is list):
         return None
     started = False
+    all_played = True
     for event in events:
+        # type() is: a bool is no EventType, and the check runs per event of every file.
         if type(event) is not dict or type(event.get("EventType")) is not int or \
                 type(event.get("Timestamp")) is not str or \
-                type(event.get("EventId")) is not int or type(event.get("IsPlayed")) is not bool:
+                type(event.get("EventId")) is not int:
             return None
+        played = event.get("IsPlayed")
+        if played is not True:
+            if played is not False:
+                return None
+            all_played = False
         if event["EventType"] == 0:  # ExecutionStarted
             instance = event.get("OrchestrationInstance")
-            if not (isinstance(event.get("Name"), str) and isinstance(instance, dict)
+            if not (isinstance(event.get("Name"), str) and type(instance) is dict
                     and isinstance(instance.get("InstanceId"), str)):
                 return None
             started = True
-    return (orchestrator, instance_id, events) if started else None
+    if not started:
+        return None
+    return _SavedEvents(orchestrator, instance_id, events,
+                        _events_text(text, data) if all_played else None)
+
+
+def _events_text(text: str, data: Dict[str, Any]) -> Optional[str]:
+    """The text inside the brackets of the document's "events" list, if it can be cut safely.
+
+    Safe when "events" is the document's last key and the only "events" string in
+    the text: then the list runs from its key to the document's closing brace.
+    (Were the only literal one a nested key, with the document's own spelt with
+    escapes, the cut would leave unbalanced brackets: the SDK refuses that text and
+    the replay falls back to the typed path.) A name or key "events" inside an
+    event answers None, and the events are serialized instead.
+    """
+    if next(reversed(data)) != "events":
+        return None
+    at = text.find('"events"')
+    if at < 0 or text.find('"events"', at + 1) >= 0:
+        return None
+    colon = text.find(":", at + 8)
+    bracket = text.find("[", colon + 1)
+    if colon < 0 or bracket < 0 or text[at + 8:colon].strip() or text[colon + 1:bracket].strip():
+        return None  # a nested "events" that is not a list
+    body = text[bracket + 1:text.rindex("}")].rstrip()
+    if not body.endswith("]"):
+        return None  # pragma: no cover - the document parsed with "events" last
+    return body[:-1]
 
 
 def _history_from_document(data: Any, where: str) -> InstanceHistory:

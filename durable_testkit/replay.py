@@ -136,15 +136,20 @@ def recorded_version(record: InstanceHistory) -> Optional[str]:
 
 def _with_version(wire: List[Dict[str, Any]], version: Optional[str]
                   ) -> Tuple[List[Dict[str, Any]], Optional[str]]:
-    """Give ExecutionStarted ``version`` when it records none; return the version in effect."""
-    out = []
+    """Give ExecutionStarted ``version`` when it records none; return the version in effect.
+
+    ``wire`` itself comes back when no event changes (a stored history's text is
+    then still the events' text).
+    """
+    out = wire
     effective: Optional[str] = None
-    for event in wire:
+    for i, event in enumerate(wire):
         if event.get("EventType") == p.EXECUTION_STARTED:
             if event.get("Version") in (None, "") and version is not None:
-                event = dict(event, Version=version)
+                if out is wire:
+                    out = list(wire)
+                event = out[i] = dict(event, Version=version)
             effective = event.get("Version")
-        out.append(event)
     return out, effective
 
 
@@ -158,7 +163,9 @@ class _Identity(NamedTuple):
 def _replay(orchestrator: Callable[..., Any], record: Union[InstanceHistory, _Identity],
             wire: List[Dict[str, Any]], *, strict: bool = False,
             version: Optional[str] = None, versioning: Optional[VersioningSettings] = None,
-            path: Optional[str] = None) -> ReplayResult:
+            path: Optional[str] = None, text: Optional[str] = None) -> ReplayResult:
+    """Replay ``wire``; ``text``, if given, is its events' JSON text (see replay_events)."""
+    given = wire
     wire, effective = _with_version(wire, version)
     problem = version_problem(versioning, effective)
     if problem is not None:
@@ -170,7 +177,8 @@ def _replay(orchestrator: Callable[..., Any], record: Union[InstanceHistory, _Id
                             (), effective, problem, strict)
     handle = _sdk.orchestrator_handle(record.orchestrator, orchestrator)
     outcome, _ = replay_events(handle, wire, instance_id=record.instance_id,
-                               orchestrator=record.orchestrator)
+                               orchestrator=record.orchestrator,
+                               text=text if wire is given else None)
     if outcome.end is EpisodeEnd.CRASHED:
         assert outcome.crashed is not None
         raise outcome.crashed
@@ -433,7 +441,7 @@ def _check_saved_file(functions: Any, shown: str, strict: bool, version: Optiona
     loaded = _load_wire_events(shown)
     if loaded is None:
         return None
-    name, instance_id, events = loaded
+    name, instance_id, events, text = loaded
     starts = [i for i, e in enumerate(events) if e["EventType"] == p.EXECUTION_STARTED]
     # The last execution as InstanceHistory.executions cuts it: from its ExecutionStarted,
     # with the OrchestratorStarted just before it.
@@ -442,6 +450,8 @@ def _check_saved_file(functions: Any, shown: str, strict: bool, version: Optiona
         last = max(last - 1, starts[-2] + 1)
     if len(starts) == 1:
         last = 0
+    else:
+        text = None  # the file's text holds every execution; the replay takes the last
     effective = version
     try:
         info = functions.get(name, "orchestrator")
@@ -451,10 +461,11 @@ def _check_saved_file(functions: Any, shown: str, strict: bool, version: Optiona
         if around is not None:
             with around(name):
                 result = _replay(info.function, record, events[last:], strict=strict,
-                                 version=effective, versioning=versioning, path=shown)
+                                 version=effective, versioning=versioning, path=shown,
+                                 text=text)
         else:
             result = _replay(info.function, record, events[last:], strict=strict,
-                             version=effective, versioning=versioning, path=shown)
+                             version=effective, versioning=versioning, path=shown, text=text)
     except Exception:  # noqa: BLE001 - the typed path gives this file's verdict
         return None
     if result.refused is not None:

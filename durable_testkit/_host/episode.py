@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
 from .. import _protocol as p
 from .. import _sdk
@@ -226,13 +226,23 @@ def crash_hint(error: str) -> str:
     return ""
 
 
+#: Stands for the actions of episodes that ran elsewhere: equal to no action list, so
+#: run_episode replays the whole history on a fresh shim, checking every event.
+_RAN_ELSEWHERE: List[Dict[str, Any]] = [cast(Dict[str, Any], object())]
+
+
 def replay_events(handle: Callable[[str], str], wire: List[Dict[str, Any]], *,
                   instance_id: str, orchestrator: str, timeout: Optional[float] = None,
-                  raise_with: str = "") -> Tuple[EpisodeOutcome, Execution]:
+                  raise_with: str = "", text: Optional[str] = None
+                  ) -> Tuple[EpisodeOutcome, Execution]:
     """Replay a stored execution's events as one episode (nothing runs but the orchestrator).
 
     Used by ``replay_history``, ``replay_episode`` and ``next_actions``: the whole
     history is new to a fresh replay, so every scheduling event in it is checked.
+
+    ``text`` is the events' JSON text, comma-joined (a saved file's, as read),
+    when every event in it is already played: the SDK gets it as it is instead of
+    the events serialized again, which cost a fifth of the SDK's own handle time.
 
     Raises:
         HistoryFormatError: the events have no ExecutionStarted.
@@ -244,8 +254,16 @@ def replay_events(handle: Callable[[str], str], wire: List[Dict[str, Any]], *,
     parent = (started.get("ParentInstance") or {}).get("OrchestrationInstance") or {}
     execution = Execution(instance_id, instance.get("ExecutionId") or "", orchestrator,
                           started.get("Input"))
-    execution.history = [dict(e, IsPlayed=True) for e in wire]
-    outcome = run_episode(execution, 0, handle, instance_id=instance_id,
+    # Events are only read from here on: copy just those not marked played yet.
+    execution.history = [e if e.get("IsPlayed") is True else dict(e, IsPlayed=True)
+                         for e in wire]
+    base = 0
+    if text is not None:
+        # Every event is played text already: none is new to serialize, and the actions
+        # of the episodes that played them are unknown, so the replay checks them all.
+        execution.played_json, execution.last_actions = text, _RAN_ELSEWHERE
+        base = len(wire)
+    outcome = run_episode(execution, base, handle, instance_id=instance_id,
                           orchestrator=orchestrator, parent_instance_id=parent.get("InstanceId"),
                           timeout=timeout, raise_with=raise_with)
     return outcome, execution

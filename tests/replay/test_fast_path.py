@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any, Callable, Dict, List
 
 import azure.durable_functions as df
 
-from durable_testkit import InMemoryRuntime, check_histories, save_history
+from durable_testkit import InMemoryRuntime, _sdk, check_histories, save_history
+from durable_testkit._host.episode import EpisodeEnd, replay_events
 from durable_testkit.history import _load_wire_events
 
 app = df.DFApp()
@@ -83,3 +85,120 @@ def test_an_edited_file_with_a_non_wire_event_takes_the_typed_path(tmp_path: Pat
     assert _load_wire_events(path) is None
     (check,) = check_histories(app, [path])
     assert check.status in ("ok", "unreadable")  # whatever the typed reader says of it
+
+
+# ---------------------------------------------------------------- the file's own text
+def test_the_fast_path_hands_the_sdk_the_files_event_text(tmp_path: Path) -> None:
+    path = _one_execution(tmp_path)
+    loaded = _load_wire_events(path)
+    assert loaded is not None and loaded.text is not None
+    assert json.loads("[" + loaded.text + "]") == loaded.events
+    seen: List[str] = []
+
+    def spy(context: str) -> str:
+        seen.append(context)
+        return handle(context)
+
+    handle = _sdk.orchestrator_handle("chain", chain)
+    spy.orchestrator_function = handle.orchestrator_function  # type: ignore[attr-defined]
+    outcome, _ = replay_events(spy, loaded.events, instance_id=loaded.instance_id,
+                               orchestrator="chain", text=loaded.text)
+    assert outcome.end is EpisodeEnd.CONTINUED_AS_NEW
+    assert loaded.text in seen[0]
+    assert json.loads(seen[0])["history"] == loaded.events
+
+
+def _diverging_handle() -> Callable[[str], str]:
+    def other(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+        yield context.call_activity("other", 0)
+
+    return _sdk.orchestrator_handle("chain", other)
+
+
+def test_the_text_path_checks_every_event_itself(tmp_path: Path) -> None:
+    # A divergence on the fast path falls back to the typed path, which would hide a
+    # fast path that checked nothing: ask the replay on the file's text directly.
+    path = _one_execution(tmp_path)
+    loaded = _load_wire_events(path)
+    assert loaded is not None and loaded.text is not None
+    fast, _ = replay_events(_diverging_handle(), loaded.events,
+                            instance_id=loaded.instance_id, orchestrator="chain",
+                            text=loaded.text)
+    typed, _ = replay_events(_diverging_handle(), loaded.events,
+                             instance_id=loaded.instance_id, orchestrator="chain")
+    assert fast.end is EpisodeEnd.DIVERGED and fast.divergence is not None
+    assert typed.divergence is not None
+    assert (fast.divergence.event_index, fast.divergence.detail) == \
+        (typed.divergence.event_index, typed.divergence.detail)
+
+
+def _rewritten(path: Path, edit: Callable[[Dict[str, Any]], None]) -> Path:
+    doc = json.loads(path.read_text())
+    edit(doc)
+    path.write_text(json.dumps(doc, indent=2))
+    return path
+
+
+def _one_execution(tmp_path: Path) -> Path:
+    """The chain's history cut to its first execution, replayed as it stands."""
+    path = _saved(tmp_path)
+
+    def first(doc: Dict[str, Any]) -> None:
+        events = doc["events"]
+        second = [i for i, e in enumerate(events) if e["EventType"] == 0][1]
+        doc["events"] = events[:second - 1]
+
+    return _rewritten(path, first)
+
+
+def test_a_single_execution_file_replays_from_its_text(tmp_path: Path) -> None:
+    path = _one_execution(tmp_path)
+    loaded = _load_wire_events(path)
+    assert loaded is not None and loaded.text is not None
+    (check,) = check_histories(app, [path])
+    (typed,) = check_histories(app, [_bare_list_copy(path)])
+    assert check.ok and (check.message, check.result) == (typed.message, typed.result)
+
+
+def test_events_not_yet_played_are_serialized_instead(tmp_path: Path) -> None:
+    path = _rewritten(_one_execution(tmp_path),
+                      lambda doc: doc["events"][-1].update(IsPlayed=False))
+    loaded = _load_wire_events(path)
+    assert loaded is not None and loaded.text is None
+    (check,) = check_histories(app, [path])
+    assert check.ok, check.message
+
+
+def test_an_events_name_inside_the_events_leaves_the_text_alone(tmp_path: Path) -> None:
+    def rename(doc: Dict[str, Any]) -> None:
+        doc["events"][-1]["events"] = ["not", "the", "list"]
+
+    path = _rewritten(_one_execution(tmp_path), rename)
+    loaded = _load_wire_events(path)
+    assert loaded is not None and loaded.text is None
+    (check,) = check_histories(app, [path])
+    assert check.ok, check.message
+
+
+def test_an_escaped_events_key_falls_back_to_the_typed_path(tmp_path: Path) -> None:
+    # The document's own key spelt with an escape and a literal "events" key nested in an
+    # event: the text cut is wrong, the SDK refuses it, and the typed path answers.
+    path = _rewritten(_one_execution(tmp_path),
+                      lambda doc: doc["events"][-1].update(events=[1]))
+    text = path.read_text()
+    head, sep, tail = text.partition('"events": [')
+    assert sep and head.count('"events"') == 0 and tail.count('"events"') == 1
+    path.write_text(head + '"\\u0065vents": [' + tail)
+    loaded = _load_wire_events(path)
+    assert loaded is not None and loaded.text is not None  # the wrong cut
+    (check,) = check_histories(app, [path])
+    (typed,) = check_histories(app, [_bare_list_copy(path)])
+    assert check.ok and (check.message, check.result) == (typed.message, typed.result)
+
+
+def test_a_version_given_for_a_file_without_one_is_replayed(tmp_path: Path) -> None:
+    path = _one_execution(tmp_path)
+    (check,) = check_histories(app, [path], version="2.0")
+    (typed,) = check_histories(app, [_bare_list_copy(path)], version="2.0")
+    assert check.ok and check.version == typed.version == "2.0"
+    assert (check.message, check.result) == (typed.message, typed.result)
