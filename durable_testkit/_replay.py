@@ -155,8 +155,10 @@ class _Node:
 class _Atomic(_Node):
     __slots__ = ("slot",)
 
-    def __init__(self, slot: Slot) -> None:
-        super().__init__()
+    def __init__(self, slot: Slot) -> None:  # _Node's fields set here: one made per task
+        self.parent: Optional[_Node] = None
+        self.done = False
+        self.failed = False
         self.slot = slot
 
     def waiting_for(self, shim: "ReplayShim") -> List[str]:
@@ -187,8 +189,10 @@ class _EntityResponse(_Node):
 
     __slots__ = ("slot", "request_id")
 
-    def __init__(self, slot: Slot) -> None:
-        super().__init__()
+    def __init__(self, slot: Slot) -> None:  # _Node's fields set here: one made per task
+        self.parent: Optional[_Node] = None
+        self.done = False
+        self.failed = False
         self.slot = slot
         self.request_id: Optional[str] = None
 

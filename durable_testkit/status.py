@@ -137,7 +137,7 @@ class ActivityCall:
 _new_object = object.__new__
 
 
-def new_activity_call(name: str, input: Any, instance_id: str, attempt: int, result: Any,
+def _new_activity_call(name: str, input: Any, instance_id: str, attempt: int, result: Any,
                       exception: Optional[BaseException], task_id: int, recorded: bool,
                       fault: Optional[str], outputs: Dict[str, Any]) -> ActivityCall:
     """``ActivityCall(...)`` with these fields, built for the host's hot path.

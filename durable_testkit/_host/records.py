@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, List, NamedTuple, Optional, Tuple
 
 from .._replay import NonDeterminism, ReplayShim, Slot
 from ..policy import WorkKind, WorkSubject
@@ -28,12 +28,12 @@ class ParentRef:
     seq: int
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(NamedTuple):
     """A history event waiting in an instance's inbox.
 
     ``execution_id`` is set for completions: they belong to one execution and are
-    dropped if the instance continued as new meanwhile.
+    dropped if the instance continued as new meanwhile. (A named tuple: one is
+    made per completion, and it is immutable all the same.)
     """
 
     event: Dict[str, Any]

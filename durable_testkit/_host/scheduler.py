@@ -37,7 +37,7 @@ from ..errors import (DriveTimeout, HostLimitExceeded, InvalidOperationError,
                       LongRunningOrchestrator, OrchestrationStuck, RunawayOrchestrator,
                       SpinningOrchestrator, UnknownInstanceError)
 from ..policy import Decision, DecisionKind, TraceEntry, WorkKind, WorkSubject
-from ..status import ActivityCall, new_activity_call
+from ..status import ActivityCall, _new_activity_call
 from ..status import OrchestrationRuntimeStatus as Status
 from . import entities as _entities
 from .activities import ActivityExecution, ActivityExecutor, failure_details
@@ -301,6 +301,12 @@ class Scheduler:
             _entities.run_entity_batch(self, work.instance_id)
         elif kind is WorkKind.ACTIVITY:
             self._run_activity(work)
+            if self.default_policy:
+                # FIFO with nothing to decide: the activities queued right behind it would
+                # be the next steps anyway (running one only appends behind them), so run
+                # them here and save a step's dispatch each, a fan-out's thousands.
+                while ready and ready[0].kind is WorkKind.ACTIVITY:
+                    self._run_activity(ready.popleft())
         elif kind is WorkKind.HTTP:
             self._run_http(work)
         else:  # pragma: no cover - exhaustive over WorkKind
@@ -835,7 +841,7 @@ class Scheduler:
         value, result_text, exception, duration, seconds, outputs = self.executor.execute(
             activity, slot.action.get("input"), self.clock.now, work.instance_id)
         self.activity_seconds += seconds
-        self.activity_calls.append(new_activity_call(
+        self.activity_calls.append(_new_activity_call(
             activity.name, value, work.instance_id, work.attempt, _lazy.Encoded(result_text),
             exception, slot.seq, True, None, outputs))
         if inst is not None and not inst.terminal:
@@ -872,7 +878,7 @@ class Scheduler:
                  f"lose it: {activity.name} runs again"), work.instance_id,
                 WorkSubject(WorkKind.ACTIVITY, activity.name, work.instance_id, slot.seq,
                             work.attempt, run))) == 0
-        self.activity_calls.append(new_activity_call(
+        self.activity_calls.append(_new_activity_call(
             activity.name, outcome.value, work.instance_id, work.attempt,
             _lazy.stored(outcome, "result"), outcome.exception, slot.seq, recorded,
             outcome.fault, outcome.outputs))

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from durable_testkit import _lazy
-from durable_testkit.status import ActivityCall, new_activity_call
+from durable_testkit.status import ActivityCall, _new_activity_call
 
 
 @given(st.text(max_size=8), st.integers() | st.none() | st.text(max_size=4), st.integers(1, 5),
@@ -16,7 +16,7 @@ from durable_testkit.status import ActivityCall, new_activity_call
 def test_new_activity_call_equals_the_dataclass(name, value, attempt, seq, recorded, fault,
                                                 outputs) -> None:
     exc = None if recorded else ValueError("boom")
-    fast = new_activity_call(name, value, "inst", attempt, _lazy.Encoded("[1, 2]"), exc, seq,
+    fast = _new_activity_call(name, value, "inst", attempt, _lazy.Encoded("[1, 2]"), exc, seq,
                              recorded, fault, outputs)
     slow = ActivityCall(name, value, "inst", attempt, _lazy.Encoded("[1, 2]"), exc, seq,
                         recorded, fault, outputs)
