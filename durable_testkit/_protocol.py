@@ -60,7 +60,9 @@ _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 def format_timestamp(t: datetime) -> str:
     """Wire form of an instant: UTC, microseconds, literal Z (what the SDK itself writes)."""
     if t.tzinfo is not None:
-        t = t.astimezone(timezone.utc)
+        t = t.astimezone(timezone.utc).replace(tzinfo=None)
+    if t.year >= 1000:  # isoformat pads the year to 4 digits, strftime's %Y does not
+        return t.isoformat(timespec="microseconds") + "Z"  # same text, a few times faster
     return t.strftime(_TS_FORMAT)
 
 
@@ -85,7 +87,16 @@ def parse_timestamp(text: str) -> datetime:
 
 #: One encoder for every wire event: ``json.dumps(..., separators=...)`` builds a new
 #: encoder per call, which costs more than encoding a small event.
-_WIRE_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+_WIRE_ENCODER = json.JSONEncoder(separators=(",", ":"))
+_WIRE_ENCODE = _WIRE_ENCODER.encode
+try:  # the C encoder behind it, made once (an episode's few events cost less than its set-up)
+    from _json import make_encoder as _make_encoder
+    from json.encoder import encode_basestring_ascii as _escape
+
+    _C_WIRE: Any = _make_encoder(None, _WIRE_ENCODER.default, _escape, None, ":",
+                                 ",", False, False, True)
+except ImportError:  # pragma: no cover - a Python without the C accelerator
+    _C_WIRE = None
 
 
 def dumps_wire(event: Dict[str, Any]) -> str:
@@ -101,7 +112,13 @@ def dumps_wire_many(events: Sequence[Dict[str, Any]]) -> str:
     """
     if not events:
         return ""
-    return _WIRE_ENCODE(events if isinstance(events, list) else list(events))[1:-1]
+    batch = events if isinstance(events, list) else list(events)
+    if _C_WIRE is not None:
+        try:
+            return "".join(_C_WIRE(batch, 0))[1:-1]
+        except Exception:  # noqa: S110 - the stock encoder raises the stock error
+            pass
+    return _WIRE_ENCODE(batch)[1:-1]
 
 
 def entity_scheduler_id(name: str, key: str) -> str:

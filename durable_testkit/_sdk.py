@@ -20,6 +20,9 @@ module with the same names. What it touches, and why:
 * ``models.history.HistoryEvent.dt_parse`` (and the client status's): swapped for
   an exact, cached timestamp parser on import (``_timestamps``; opt out with
   ``DURABLE_TESTKIT_STOCK_TIMESTAMPS=1``).
+* ``models.TaskOrchestrationExecutor.namedtuple``: swapped for a cached one on import
+  (``_sdk_executor``), so an episode does not define a class.
+  ``DURABLE_TESTKIT_STOCK_SDK=1`` keeps both swaps out.
 
 App-surface modules (``app``, ``client``, ``_http_functions``, ``_server``) use the
 SDK's public classes through :data:`azure_functions` and :data:`durable_functions`,
@@ -41,7 +44,7 @@ from azure.durable_functions import EntityId, OrchestrationRuntimeStatus
 from azure.functions import meta as _meta
 from azure.functions.durable_functions import ActivityTriggerConverter as _Converter
 
-from . import _fastjson, _payloads, _timestamps
+from . import _fastjson, _payloads, _sdk_executor, _timestamps
 from .errors import PayloadRejected, ProtocolError, SerializationError
 
 try:  # the SDK's own serializer (1.6+), so payloads encode exactly as in Azure
@@ -63,8 +66,11 @@ Handle = Callable[[str], str]
 # The SDK re-parses every history timestamp with dateutil on every episode; the host
 # feeds it the whole history each time, so that parse dominated long orchestrations.
 # _timestamps gives identical results from a cache (docs/protocol.md, "Timestamp
-# parsing"); DURABLE_TESTKIT_STOCK_TIMESTAMPS=1 keeps the stock path.
+# parsing"); DURABLE_TESTKIT_STOCK_TIMESTAMPS=1 keeps the stock path. Each episode's
+# executor also defined a namedtuple class (_sdk_executor). DURABLE_TESTKIT_STOCK_SDK=1
+# keeps both out.
 _timestamps.install()
+_sdk_executor.install()
 
 
 # ---------------------------------------------------------------- the custom-object hook

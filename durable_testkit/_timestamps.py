@@ -31,6 +31,7 @@ from dateutil.parser import parse as _dateutil_parse  # type: ignore[import-unty
 
 __all__ = [
     "ENV_STOCK",
+    "ENV_STOCK_SDK",
     "SDK_TARGETS",
     "CACHE_SIZE",
     "parse_like_dateutil",
@@ -41,6 +42,8 @@ __all__ = [
 
 #: Environment variable that keeps the SDK on stock dateutil when set to ``1`` (read by install()).
 ENV_STOCK = "DURABLE_TESTKIT_STOCK_TIMESTAMPS"
+#: ... and the one that keeps every SDK swap out (``_sdk_executor`` reads it too).
+ENV_STOCK_SDK = "DURABLE_TESTKIT_STOCK_SDK"
 
 #: The SDK module globals install() swaps: (module, attribute). Both are
 #: ``from dateutil.parser import parse as dt_parse`` in SDK 1.3.1 through 1.7.0.
@@ -160,13 +163,15 @@ def install(*, stock: Optional[bool] = None) -> bool:
     Args:
         stock: True keeps (or restores) the stock dateutil path; False installs
             regardless of the environment; None (the default) reads
-            ``DURABLE_TESTKIT_STOCK_TIMESTAMPS`` once, now: ``1`` means stock.
+            ``DURABLE_TESTKIT_STOCK_TIMESTAMPS`` and ``DURABLE_TESTKIT_STOCK_SDK``
+            once, now: ``1`` in either means stock.
 
     Returns:
         Whether the fast parser is now installed.
     """
     if stock is None:
-        stock = os.environ.get(ENV_STOCK, "").strip() == "1"
+        stock = "1" in (os.environ.get(ENV_STOCK, "").strip(),
+                        os.environ.get(ENV_STOCK_SDK, "").strip())
     if stock:
         uninstall()
         return False

@@ -784,7 +784,7 @@ class Scheduler:
         self.enqueue_episode(inst)
 
     def _close(self, inst: Instance, base: int, closing: List[Dict[str, Any]]) -> None:
-        close_episode(inst.execution, base, closing, self.clock.now)
+        close_episode(inst.execution, base, closing, self.stamp())
         inst.updated = self.clock.now
 
     def _append_episode(self, inst: Instance, events: List[Dict[str, Any]]) -> None:
