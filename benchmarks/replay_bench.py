@@ -10,12 +10,18 @@ to a file (``save_history``). Then, interleaved, run by run:
   (captured once), i.e. the SDK's own parse and generator replay: the floor.
 
 It prints the median of each and ``replay / handle`` (target <= 1.2), plus the
-profile of the host's share with ``--profile``. A script that prints figures, not
-a test.
+profile of the host's share with ``--profile``.
+
+``--typed-history N`` also runs an N-activity fan-out and times ``rt.history()``
+(the typed history every test reads) per 1,000 events, interleaved: the checked
+parse every event took before (``_parse_event_checked``, what files and user
+input still get when the fast path declines) against the host's fast path. A
+script that prints figures, not a test.
 
 Usage::
 
     python benchmarks/replay_bench.py [--steps 300] [--runs 15] [--profile]
+                                      [--typed-history 10000]
 """
 from __future__ import annotations
 
@@ -53,6 +59,52 @@ def chain(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-d
 @app.activity_trigger(input_name="value")
 def inc(value: int) -> int:
     return value + 1
+
+
+@app.orchestration_trigger(context_name="context")
+def fan_out(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    results = yield context.task_all([context.call_activity("inc", i)
+                                      for i in range(context.get_input())])
+    return sum(results)
+
+
+def typed_history_figures(width: int, runs: int) -> None:
+    """rt.history() per 1,000 events: the checked parse of every event against the fast path."""
+    from durable_testkit import _sdk
+    from durable_testkit.history import InstanceHistory, _parse_event_checked
+
+    rt = InMemoryRuntime.from_app(app)
+    try:
+        started = time.perf_counter()
+        result = rt.run("fan_out", width)
+        ran = time.perf_counter() - started
+        assert result.output == width * (width + 1) // 2, result
+        iid = result.instance_id
+        wire = rt.history(iid).to_wire()
+
+        def checked() -> InstanceHistory:  # what rt.history() did before the fast path
+            return InstanceHistory(orchestrator="fan_out", instance_id=iid,
+                                   events=tuple(_parse_event_checked(dict(e, IsPlayed=True),
+                                                                     i, None)
+                                                for i, e in enumerate(wire)),
+                                   sdk_version=_sdk.sdk_version())
+
+        def fast() -> InstanceHistory:
+            return rt.history(iid)
+
+        assert checked() == fast() and checked().to_wire() == fast().to_wire()
+        slow_runs, fast_runs = [], []
+        for _ in range(runs):  # interleaved A/B
+            slow_runs.append(timed(checked))
+            fast_runs.append(timed(fast))
+    finally:
+        rt.close()
+    per = 1000 / len(wire) * 1e3  # seconds for the history -> ms per 1,000 events
+    slow, quick = statistics.median(slow_runs), statistics.median(fast_runs)
+    print(f"rt.history() of a {width}-activity fan-out ({len(wire)} events; the run took "
+          f"{ran * 1e3:.0f} ms), {runs} interleaved runs: checked parse {slow * per:.2f} ms "
+          f"per 1,000 events ({slow * 1e3:.0f} ms), fast path {quick * per:.2f} ms per "
+          f"1,000 events ({quick * 1e3:.0f} ms), {slow / quick:.1f}x")
 
 
 def record(steps: int, where: Path) -> Path:
@@ -102,7 +154,11 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--profile", action="store_true", help="cProfile of one replay")
+    ap.add_argument("--typed-history", type=int, default=0, metavar="N",
+                    help="also time rt.history() for an N-activity fan-out")
     args = ap.parse_args()
+    if args.typed_history:
+        typed_history_figures(args.typed_history, args.runs)
     with tempfile.TemporaryDirectory() as tmp:
         path = record(args.steps, Path(tmp))
         context = capture_context(path)
