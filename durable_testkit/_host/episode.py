@@ -254,15 +254,17 @@ def replay_events(handle: Callable[[str], str], wire: List[Dict[str, Any]], *,
     parent = (started.get("ParentInstance") or {}).get("OrchestrationInstance") or {}
     execution = Execution(instance_id, instance.get("ExecutionId") or "", orchestrator,
                           started.get("Input"))
-    # Events are only read from here on: copy just those not marked played yet.
-    execution.history = [e if e.get("IsPlayed") is True else dict(e, IsPlayed=True)
-                         for e in wire]
     base = 0
     if text is not None:
         # Every event is played text already: none is new to serialize, and the actions
         # of the episodes that played them are unknown, so the replay checks them all.
+        execution.history = list(wire)
         execution.played_json, execution.last_actions = text, _RAN_ELSEWHERE
         base = len(wire)
+    else:
+        # Events are only read from here on: copy just those not marked played yet.
+        execution.history = [e if e.get("IsPlayed") is True else dict(e, IsPlayed=True)
+                             for e in wire]
     outcome = run_episode(execution, base, handle, instance_id=instance_id,
                           orchestrator=orchestrator, parent_instance_id=parent.get("InstanceId"),
                           timeout=timeout, raise_with=raise_with)
