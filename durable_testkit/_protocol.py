@@ -68,6 +68,11 @@ def format_timestamp(t: datetime) -> str:
 
 def parse_timestamp(text: str) -> datetime:
     """Parse the wire timestamps we and .NET write (Z or offset, up to 7 fraction digits)."""
+    if len(text) == 27 and text[26] == "Z" and text[19] == "." and text[10] == "T":
+        try:  # the host's own shape (format_timestamp): the general path gives the same
+            return datetime.fromisoformat(text[:26]).replace(tzinfo=timezone.utc)
+        except ValueError:
+            pass
     s = text.strip()
     if s.endswith("Z") or s.endswith("z"):
         s = s[:-1] + "+00:00"

@@ -351,7 +351,7 @@ def _read_answer(raw: str, known: KnownActions) -> EpisodeResponse:
     """Parse the SDK's answer; the actions incrementally where the text allows it."""
     start = raw.find(_ACTIONS_KEY)
     if start < 0:
-        return _read_state(json.loads(raw), raw)
+        return _read_state(_fastjson.loads(raw), raw)
     first = start + len(_ACTIONS_KEY)
     if known is not None and known[0] and raw.startswith(known[0], first):
         # The answer repeats the known actions' text: parse only what follows.
@@ -361,14 +361,14 @@ def _read_answer(raw: str, known: KnownActions) -> EpisodeResponse:
             action, pos = _DECODER.raw_decode(raw, pos + 2)
             tail.append(action)
         if raw.startswith("]]", pos):
-            rest = json.loads(raw[:start] + '"actions": []' + raw[pos + 2:])
+            rest = _fastjson.loads(raw[:start] + '"actions": []' + raw[pos + 2:])
             resp = _read_state(rest, raw, known[1] + tail if tail else known[1])
             resp.actions_text = raw[first:pos]
             resp.kept_prefix = True
             return resp
     # First answer, or the earlier actions changed: parse the whole list, keep its text.
     outer, end = _DECODER.raw_decode(raw, start + len('"actions": '))
-    rest = json.loads(raw[:start] + '"actions": []' + raw[end:])
+    rest = _fastjson.loads(raw[:start] + '"actions": []' + raw[end:])
     if not isinstance(outer, list) or len(outer) > 1 or not raw.startswith("]]", end - 2):
         rest["actions"] = outer
         return _read_state(rest, raw)

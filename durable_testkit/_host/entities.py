@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any, Dict, List, Optional, Protocol, Tuple
 
 from .. import _protocol as p
-from .. import _sdk
+from .. import _fastjson, _sdk
 from .. import _wire as w
 from .._replay import Slot
 from .._guard import Guard
@@ -229,7 +229,7 @@ def run_entity_batch(host: EntityHost, scheduler_id: str) -> None:
         _schedule(host, rec)
         return
     display, handle = found
-    request = json.dumps({
+    request = _fastjson.dumps({  # one encode per batch, one decode of the answer below
         "self": {"name": rec.name, "key": rec.key},
         "exists": rec.exists,
         "state": rec.state if rec.exists else None,
@@ -255,7 +255,7 @@ def run_entity_batch(host: EntityHost, scheduler_id: str) -> None:
 
     try:
         raw = host.guard.run(call, host.function_timeout, runaway)
-        response = json.loads(raw)
+        response = _fastjson.loads(raw)
         results = response["results"]
     except RunawayFunction:
         raise

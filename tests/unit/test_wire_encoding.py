@@ -28,3 +28,12 @@ def test_many_events_encode_as_their_comma_joined_wire_texts(events: list) -> No
 def test_format_timestamp_is_strftime_of_the_utc_instant(t: datetime) -> None:
     utc = t.astimezone(timezone.utc) if t.tzinfo is not None else t
     assert p.format_timestamp(t) == utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@given(st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9999, 12, 31)))
+def test_parse_timestamp_reads_back_what_format_timestamp_wrote(t: datetime) -> None:
+    text = p.format_timestamp(t)
+    assert p.parse_timestamp(text) == t.replace(tzinfo=timezone.utc)
+    assert p.parse_timestamp(text).tzinfo is timezone.utc
+    # the general path (a leading space skips the fast one) agrees
+    assert p.parse_timestamp(" " + text) == p.parse_timestamp(text)
