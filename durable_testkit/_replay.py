@@ -276,7 +276,7 @@ class _Retry(_Node):
             self._finish(True, shim)
             return
         self.on_timer = True
-        self.current = shim.allocate_timer(shim.current_time + min(self.interval, p.MAX_SHORT_TIMER),
+        self.current = shim.allocate_timer(shim.now() + min(self.interval, p.MAX_SHORT_TIMER),
                                            self, retry_of=self.name)
 
     def waiting_for(self, shim: "ReplayShim") -> List[str]:
@@ -287,6 +287,33 @@ class _Retry(_Node):
 
 
 # ---------------------------------------------------------------- the interpreter
+class _Role(enum.Enum):
+    """What the replay does with an event."""
+
+    STARTED = 1  # OrchestratorStarted: the orchestration's current time
+    EXECUTION = 2  # ExecutionStarted: start invoking the actions
+    COMPLETE = 3  # a completion: finish the task it names
+    RAISE = 4  # EventRaised: an external event or an entity response
+    CHECK = 5  # a scheduling event: check it against the replayed action
+
+
+#: What the replay does with each event type, looked up once per event.
+_EVENT_ROLES: Dict[int, Tuple[_Role, Any]] = {
+    p.ORCHESTRATOR_STARTED: (_Role.STARTED, None),
+    p.EXECUTION_STARTED: (_Role.EXECUTION, None),
+    p.TASK_COMPLETED: (_Role.COMPLETE, ("TaskScheduledId", False)),
+    p.SUB_ORCHESTRATION_COMPLETED: (_Role.COMPLETE, ("TaskScheduledId", False)),
+    p.TASK_FAILED: (_Role.COMPLETE, ("TaskScheduledId", True)),
+    p.SUB_ORCHESTRATION_FAILED: (_Role.COMPLETE, ("TaskScheduledId", True)),
+    p.TIMER_FIRED: (_Role.COMPLETE, ("TimerId", False)),
+    p.EVENT_RAISED: (_Role.RAISE, None),
+    p.TASK_SCHEDULED: (_Role.CHECK, SlotKind.ACTIVITY),
+    p.TIMER_CREATED: (_Role.CHECK, SlotKind.TIMER),
+    p.SUB_ORCHESTRATION_CREATED: (_Role.CHECK, SlotKind.SUB_ORCHESTRATION),
+    p.EVENT_SENT: (_Role.CHECK, SlotKind.EVENT),
+}
+
+
 class ReplayShim:
     """Replays one execution's action list against its history, as the extension does."""
 
@@ -305,9 +332,15 @@ class ReplayShim:
         self.buffered: Dict[str, Deque[Any]] = {}
         self.entity_waiters: Dict[str, _EntityResponse] = {}
         self.timers: Dict[int, Tuple[int, ...]] = {}  # seq -> path of its CreateTimer action
-        self.current_time: datetime = datetime.min
+        # The latest OrchestratorStarted timestamp, parsed only when a retry timer needs it.
+        self.current_stamp: Optional[str] = None
         self.continue_as_new: Optional[Dict[str, Any]] = None
         self.entity_request_ids: Dict[int, str] = {}
+
+    def now(self) -> datetime:
+        """The orchestration's current time: the latest OrchestratorStarted timestamp."""
+        stamp = self.current_stamp
+        return datetime.min if stamp is None else p.parse_timestamp(stamp)
 
     # -- feeding -------------------------------------------------------------
     def feed(self, actions: List[Dict[str, Any]], events: Iterable[Tuple[int, Dict[str, Any]]]
@@ -325,28 +358,22 @@ class ReplayShim:
             self.unmatched.pop(s.seq, None)
 
     def on_event(self, index: int, ev: Dict[str, Any]) -> None:
-        et = ev["EventType"]
-        if et == p.ORCHESTRATOR_STARTED:
-            self.current_time = p.parse_timestamp(ev["Timestamp"])
-        elif et == p.EXECUTION_STARTED:
+        role = _EVENT_ROLES.get(ev["EventType"])
+        if role is None:
+            return  # OrchestratorCompleted and the events the replay does not read
+        what, arg = role
+        if what is _Role.COMPLETE:
+            key, failed = arg
+            self._complete(ev.get(key), failed)
+        elif what is _Role.CHECK:
+            self._check(index, ev, arg)
+        elif what is _Role.STARTED:
+            self.current_stamp = ev["Timestamp"]
+        elif what is _Role.EXECUTION:
             self.started = True
             self.advance()
-        elif et in (p.TASK_COMPLETED, p.SUB_ORCHESTRATION_COMPLETED):
-            self._complete(ev.get("TaskScheduledId"), False)
-        elif et in (p.TASK_FAILED, p.SUB_ORCHESTRATION_FAILED):
-            self._complete(ev.get("TaskScheduledId"), True)
-        elif et == p.TIMER_FIRED:
-            self._complete(ev.get("TimerId"), False)
-        elif et == p.EVENT_RAISED:
+        else:
             self._raise(ev)
-        elif et == p.TASK_SCHEDULED:
-            self._check(index, ev, SlotKind.ACTIVITY)
-        elif et == p.TIMER_CREATED:
-            self._check(index, ev, SlotKind.TIMER)
-        elif et == p.SUB_ORCHESTRATION_CREATED:
-            self._check(index, ev, SlotKind.SUB_ORCHESTRATION)
-        elif et == p.EVENT_SENT:
-            self._check(index, ev, SlotKind.EVENT)
 
     # -- the shim's loop -----------------------------------------------------
     def advance(self) -> None:
