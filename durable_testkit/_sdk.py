@@ -272,9 +272,10 @@ def build_context_json(history: Union[str, Sequence[str]], input_text: Optional[
     join, so a long history is copied once per episode, not once per piece.
     """
     events = [history] if isinstance(history, str) else history
-    return "".join(('{"history":[', *events, '],"input":', json.dumps(input_text),
-                    ',"instanceId":', json.dumps(instance_id), ',"isReplaying":false',
-                    ',"parentInstanceId":', json.dumps(parent_instance_id), _CONTEXT_TAIL))
+    dumps = _fastjson.dumps
+    return "".join(('{"history":[', *events, '],"input":', dumps(input_text),
+                    ',"instanceId":', dumps(instance_id), ',"isReplaying":false',
+                    ',"parentInstanceId":', dumps(parent_instance_id), _CONTEXT_TAIL))
 
 
 @dataclass

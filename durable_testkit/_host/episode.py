@@ -10,8 +10,7 @@ raise to a test) is the caller's business.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, cast
 
 from .. import _protocol as p
 from .. import _sdk
@@ -46,9 +45,11 @@ class EpisodeEnd(enum.Enum):
     DIVERGED = "diverged"  # the replay no longer matches the history
 
 
-@dataclass(frozen=True)
-class EpisodeOutcome:
+class EpisodeOutcome(NamedTuple):
     """What one episode produced; the execution's replay state is already updated.
+
+    (A named tuple, not a frozen dataclass: one is made per episode, and the
+    dataclass's field-by-field ``__init__`` cost more than the rest of the record.)
 
     Attributes:
         end: how the episode ended.
