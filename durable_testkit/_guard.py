@@ -10,9 +10,10 @@ So user code runs on a *worker* thread the caller can stop waiting for:
 
 * The host hands a whole drive (``Scheduler.step``/``run_until_idle``/``wait``)
   to a worker with :meth:`Guard.drive`, so the default path pays one thread
-  hand-off per drive, not one per activity (a hand-off costs ~40 µs, an activity
-  ~70 µs). On the worker, :meth:`Guard.run` only arms a deadline around each
-  call (two attribute writes and a lock).
+  hand-off per drive, not one per activity (a hand-off costs 35-150 µs on the
+  benchmark VM, more than an activity). On the worker, :meth:`Guard.run` only
+  arms a deadline around each call: one store in, one store and a clock read out
+  (no lock unless the deadline passed; see :meth:`_Worker.guarded`).
 * The thread that handed the drive over waits for it and watches the armed
   deadline. When it passes, it first raises :class:`EpisodeTimeout` in the
   worker (CPython's ``PyThreadState_SetAsyncExc``; a busy loop stops there and
