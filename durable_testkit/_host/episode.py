@@ -10,7 +10,7 @@ raise to a test) is the caller's business.
 from __future__ import annotations
 
 import enum
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, cast
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from .. import _protocol as p
 from .. import _sdk
@@ -86,7 +86,8 @@ def run_episode(execution: Execution, base: int, handle: Callable[[str], str], *
                 instance_id: str, orchestrator: str, parent_instance_id: Optional[str],
                 timeout: Optional[float], raise_with: str,
                 guard: Optional[Guard] = None,
-                max_actions: Optional[int] = None) -> EpisodeOutcome:
+                max_actions: Optional[int] = None,
+                check_all: bool = False) -> EpisodeOutcome:
     """Run the episode whose new events are ``execution.history[base:]``.
 
     The SDK call runs under ``guard`` (the runtime's; a shared one otherwise),
@@ -124,7 +125,7 @@ def run_episode(execution: Execution, base: int, handle: Callable[[str], str], *
     # The extension replays the actions on its own context before anything else.
     try:
         slots = _replay(execution, resp.actions, base, instance_id, orchestrator,
-                        resp.kept_prefix)
+                        resp.kept_prefix and not check_all, check_all)
     except NonDeterminism as nd:
         if resp.error:
             # The orchestrator raised before it scheduled what the history holds (often on
@@ -156,11 +157,12 @@ def run_episode(execution: Execution, base: int, handle: Callable[[str], str], *
 
 
 def _replay(execution: Execution, actions: List[Dict[str, Any]], base: int, instance_id: str,
-            orchestrator: str, kept_prefix: bool) -> List[Slot]:
+            orchestrator: str, kept_prefix: bool, check_all: bool = False) -> List[Slot]:
     """Feed the extension-side replay: incrementally, or from scratch if the actions changed.
 
     ``kept_prefix`` means the SDK's answer repeated the earlier actions' text
     unchanged (checked while reading it), so no comparison is needed here.
+    ``check_all`` replays the whole history on a fresh shim whatever the actions.
     """
     history = execution.history
     if kept_prefix:
@@ -168,7 +170,7 @@ def _replay(execution: Execution, actions: List[Dict[str, Any]], base: int, inst
                                              enumerate(history[base:])))
     old = execution.last_actions
     n = len(old)
-    if len(actions) >= n and actions[:n] == old:
+    if not check_all and len(actions) >= n and actions[:n] == old:
         return execution.shim.feed(actions, ((base + i, e) for i, e in
                                              enumerate(history[base:])))
     # The SDK produced different earlier actions: replay everything, checking history.
@@ -227,11 +229,6 @@ def crash_hint(error: str) -> str:
     return ""
 
 
-#: Stands for the actions of episodes that ran elsewhere: equal to no action list, so
-#: run_episode replays the whole history on a fresh shim, checking every event.
-_RAN_ELSEWHERE: List[Dict[str, Any]] = [cast(Dict[str, Any], object())]
-
-
 def replay_events(handle: Callable[[str], str], wire: List[Dict[str, Any]], *,
                   instance_id: str, orchestrator: str, timeout: Optional[float] = None,
                   raise_with: str = "", text: Optional[str] = None
@@ -260,7 +257,7 @@ def replay_events(handle: Callable[[str], str], wire: List[Dict[str, Any]], *,
         # Every event is played text already: none is new to serialize, and the actions
         # of the episodes that played them are unknown, so the replay checks them all.
         execution.history = list(wire)
-        execution.played_json, execution.last_actions = text, _RAN_ELSEWHERE
+        execution.played_json = text
         base = len(wire)
     else:
         # Events are only read from here on: copy just those not marked played yet.
@@ -268,5 +265,5 @@ def replay_events(handle: Callable[[str], str], wire: List[Dict[str, Any]], *,
                              for e in wire]
     outcome = run_episode(execution, base, handle, instance_id=instance_id,
                           orchestrator=orchestrator, parent_instance_id=parent.get("InstanceId"),
-                          timeout=timeout, raise_with=raise_with)
+                          timeout=timeout, raise_with=raise_with, check_all=text is not None)
     return outcome, execution
