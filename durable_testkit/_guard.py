@@ -41,8 +41,9 @@ import contextvars
 import ctypes
 import threading
 import time
-from typing import Any, Callable, List, Optional, Tuple, TypeVar, cast, final
+from typing import Any, Callable, FrozenSet, List, Optional, Tuple, TypeVar, cast, final
 
+from . import _colocate
 from ._watchdog import EpisodeTimeout
 
 __all__ = ["Guard", "EpisodeTimeout", "GRACE_SECONDS", "IDLE_SECONDS"]
@@ -109,6 +110,7 @@ class _Worker:
         # in one store each way; the tuple's identity tells one arming from the next.
         self.armed: Optional[_Armed] = None
         self.fired = False  # the waiter raised into the armed call (set under lock)
+        self.affinity: Optional[FrozenSet[int]] = None  # the caller's CPUs, while bound
         self.abandoned = False
         self.thread = threading.Thread(target=self._loop, name="durable-testkit-guard",
                                        daemon=True)
@@ -128,6 +130,9 @@ class _Worker:
             job = self.job
             if job is None:
                 return
+            if self.affinity is not None:
+                _colocate.release(self.affinity)  # what user code starts gets every CPU
+                self.affinity = None
             context, fn, args = job
             try:
                 self.result, self.error = context.run(fn, *args), None
@@ -256,7 +261,11 @@ class Guard:
         if getattr(_local, "worker", None) is not None:
             return fn(*args)
         worker = _take()
+        # Both threads on the caller's CPU for the hand-off (_colocate); the worker
+        # gives the binding back (to the caller's own set) as it starts the job.
+        cpus = _colocate.bind_for_hand_off(worker.thread)
         worker.job = (contextvars.copy_context(), fn, args)
+        worker.affinity = cpus
         worker.wake.release()
         try:
             worker.wait()
@@ -267,6 +276,8 @@ class Guard:
                 worker.abandoned = True
             self.abandoned += 1
             raise
+        finally:
+            _colocate.release(cpus)
         error, result = worker.error, worker.result
         worker.error = worker.result = None
         _give(worker)
