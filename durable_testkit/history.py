@@ -836,18 +836,13 @@ def _parse_fast(d: Dict[str, Any], owned: bool) -> Optional[HistoryEvent]:
             return None
     values = plan.defaults.copy()
     # A null value keeps the attribute's default (None), as on the checked path.
-    for key, attr in plan.texts:
-        value = d.get(key)
-        if value is not None:
-            if type(value) is not str:
-                return None
-            values[attr] = value
-    for key, attr in plan.ints:
-        value = d.get(key)
-        if value is not None:
-            if type(value) is not int:
-                return None
-            values[attr] = value
+    for fields, kind in ((plan.texts, str), (plan.ints, int)):
+        for key, attr in fields:
+            value = d.get(key)
+            if value is not None:
+                if type(value) is not kind:
+                    return None
+                values[attr] = value
     try:
         values["timestamp"] = _TIMES.get(stamp) or _time(stamp)
         for key, attr in plan.times:
