@@ -53,9 +53,13 @@ def bind_for_hand_off(worker: threading.Thread) -> Optional[FrozenSet[int]]:
         cpu = _getcpu()
         if len(mine) < 2 or cpu not in mine or worker.native_id is None:
             return None
-        os.sched_setaffinity(worker.native_id, {cpu})
         os.sched_setaffinity(0, {cpu})
     except OSError:
+        return None
+    try:
+        os.sched_setaffinity(worker.native_id, {cpu})
+    except OSError:  # the worker stays as it was; so does the caller
+        release(mine)
         return None
     return mine
 
