@@ -28,7 +28,7 @@ import threading
 import time as _time
 from contextlib import contextmanager
 from datetime import timedelta, timezone
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 # pytest hides this module's frames in failure reports (--full-trace shows them):
 # what the user needs is the line of their own code.
@@ -72,24 +72,28 @@ def current() -> Optional[ActivityClock]:
 
 
 # ---------------------------------------------------------------- the stand-ins
-def _fake_time() -> float:
-    clock = getattr(_local, "clock", None)
-    return _REAL_TIME() if clock is None else clock.now.timestamp()
+# The real functions and the thread-local are bound as defaults: a stand-in left in place
+# (an abandoned activity never ends its patch) may be called while the interpreter shuts
+# down, after this module's globals were cleared (logging calls time.time()).
+def _fake_time(_real: Callable[[], float] = _REAL_TIME, _here: Any = _local) -> float:
+    clock = getattr(_here, "clock", None)
+    return _real() if clock is None else clock.now.timestamp()
 
 
-def _fake_time_ns() -> int:
-    clock = getattr(_local, "clock", None)
+def _fake_time_ns(_real: Callable[[], int] = _REAL_TIME_NS, _here: Any = _local) -> int:
+    clock = getattr(_here, "clock", None)
     if clock is None:
-        return _REAL_TIME_NS()
+        return _real()
     delta = clock.now - _REAL_DATETIME(1970, 1, 1, tzinfo=timezone.utc)
     micros: int = delta // timedelta(microseconds=1)
     return micros * 1000
 
 
-def _fake_sleep(seconds: float) -> None:
-    clock = getattr(_local, "clock", None)
+def _fake_sleep(seconds: float, _real: Callable[[float], None] = _REAL_SLEEP,
+                _here: Any = _local) -> None:
+    clock = getattr(_here, "clock", None)
     if clock is None:
-        _REAL_SLEEP(seconds)
+        _real(seconds)
     else:
         clock.sleep(seconds)
 
