@@ -15,6 +15,7 @@ import re
 from typing import Any, Dict, List, Mapping, Optional, Pattern, Tuple
 from urllib.parse import parse_qsl, urlsplit
 
+from ._sdk import OutputBinding
 from ._sdk import azure_functions as func
 from ._host.ports import RuntimePort
 
@@ -38,19 +39,6 @@ _CONSTRAINTS = {
     "datetime": r"[^/]+",
 }
 _PARAM = re.compile(r"\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z]+)(?:\([^)]*\))?)?(\?)?\}")
-
-
-class _Out:
-    """What the worker passes for a named output binding (``func.Out``)."""
-
-    def __init__(self) -> None:
-        self._value: Any = None
-
-    def set(self, val: Any) -> None:
-        self._value = val
-
-    def get(self) -> Any:
-        return self._value
 
 
 def routes(app: Any) -> List[Tuple[str, str, str]]:
@@ -106,7 +94,7 @@ def invoke_http(rt: RuntimePort, method: str, path: str, body: Any = None,
                                route_params=route_params, body=data)
 
     kwargs: Dict[str, Any] = {}
-    outs: Dict[str, _Out] = {}
+    outs: Dict[str, OutputBinding] = {}
     for b in info.bindings:
         name = b.get("name")
         kind = str(b.get("type", "")).lower()
@@ -115,7 +103,7 @@ def invoke_http(rt: RuntimePort, method: str, path: str, body: Any = None,
         elif name == info.client_param:
             kwargs[name] = binding
         elif kind == "http" and str(b.get("direction", "")).lower() == "out" and name != "$return":
-            outs[name] = _Out()
+            outs[name] = OutputBinding()
             kwargs[name] = outs[name]
     if info.trigger_param not in kwargs:
         kwargs[info.trigger_param] = request
