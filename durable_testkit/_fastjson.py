@@ -17,7 +17,7 @@ import json
 from json import encoder as _encoder
 from typing import Any, Callable, List, Optional, Tuple
 
-__all__ = ["dumps", "loads"]
+__all__ = ["dumps", "dumps_compact", "loads"]
 
 
 
@@ -25,17 +25,24 @@ def _unsupported(value: Any) -> Any:
     raise TypeError(type(value).__name__)  # the stock path raises json's own text
 
 
-_C_ENCODER: Optional[Callable[[Any, int], List[str]]]
-try:
-    from _json import make_encoder as _make_encoder
+def _c_encoder(item_separator: str, key_separator: str
+               ) -> Optional[Callable[[Any, int], List[str]]]:
+    """json's C encoder with these separators and json.dumps' other defaults, made once.
 
-    # json.dumps' defaults: ensure_ascii, allow_nan, ", " and ": ", no sorting. No
-    # markers (the cycle check): a cycle recurses until RecursionError, and the stock
-    # path then raises json's own "Circular reference detected".
-    _C_ENCODER = _make_encoder(None, _unsupported, _encoder.encode_basestring_ascii, None,
-                               ": ", ", ", False, False, True)
-except ImportError:  # pragma: no cover - a Python without the C accelerator
-    _C_ENCODER = None
+    Defaults: ensure_ascii, allow_nan, no sorting. No markers (the cycle check): a
+    cycle recurses until RecursionError, and the stock path then raises json's own
+    "Circular reference detected".
+    """
+    try:
+        from _json import make_encoder
+    except ImportError:  # pragma: no cover - a Python without the C accelerator
+        return None
+    return make_encoder(None, _unsupported, _encoder.encode_basestring_ascii, None,
+                        key_separator, item_separator, False, False, True)
+
+
+_C_ENCODER = _c_encoder(", ", ": ")
+_C_COMPACT = _c_encoder(",", ":")
 
 _ESCAPE = _encoder.encode_basestring_ascii
 _SCAN: Callable[[str, int], Tuple[Any, int]] = getattr(json.JSONDecoder(), "scan_once")
@@ -59,6 +66,16 @@ def dumps(value: Any) -> str:
         except Exception:  # noqa: S110 - the stock call raises the stock error
             pass
     return json.dumps(value)
+
+
+def dumps_compact(value: Any) -> str:
+    """``json.dumps(value, separators=(",", ":"))``, the same text (the wire events' form)."""
+    if _C_COMPACT is not None:
+        try:
+            return "".join(_C_COMPACT(value, 0))
+        except Exception:  # noqa: S110 - the stock call raises the stock error
+            pass
+    return json.dumps(value, separators=(",", ":"))
 
 
 def loads(text: str) -> Any:

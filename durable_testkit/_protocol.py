@@ -8,9 +8,10 @@ for each fact and its source.
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, Sequence, Tuple
+
+from . import _fastjson
 
 # EventType numbers (azure/durable_functions/models/history/HistoryEventType.py).
 EXECUTION_STARTED = 0
@@ -90,23 +91,9 @@ def parse_timestamp(text: str) -> datetime:
     return t.astimezone(timezone.utc)
 
 
-#: One encoder for every wire event: ``json.dumps(..., separators=...)`` builds a new
-#: encoder per call, which costs more than encoding a small event.
-_WIRE_ENCODER = json.JSONEncoder(separators=(",", ":"))
-_WIRE_ENCODE = _WIRE_ENCODER.encode
-try:  # the C encoder behind it, made once (an episode's few events cost less than its set-up)
-    from _json import make_encoder as _make_encoder
-    from json.encoder import encode_basestring_ascii as _escape
-
-    _C_WIRE: Any = _make_encoder(None, _WIRE_ENCODER.default, _escape, None, ":",
-                                 ",", False, False, True)
-except ImportError:  # pragma: no cover - a Python without the C accelerator
-    _C_WIRE = None
-
-
 def dumps_wire(event: Dict[str, Any]) -> str:
     """Serialize one wire event compactly (the cache stores these strings)."""
-    return _WIRE_ENCODE(event)
+    return _fastjson.dumps_compact(event)
 
 
 def dumps_wire_many(events: Sequence[Dict[str, Any]]) -> str:
@@ -117,13 +104,7 @@ def dumps_wire_many(events: Sequence[Dict[str, Any]]) -> str:
     """
     if not events:
         return ""
-    batch = events if isinstance(events, list) else list(events)
-    if _C_WIRE is not None:
-        try:
-            return "".join(_C_WIRE(batch, 0))[1:-1]
-        except Exception:  # noqa: S110 - the stock encoder raises the stock error
-            pass
-    return _WIRE_ENCODE(batch)[1:-1]
+    return _fastjson.dumps_compact(events if isinstance(events, list) else list(events))[1:-1]
 
 
 def entity_scheduler_id(name: str, key: str) -> str:

@@ -59,3 +59,16 @@ def test_dumps_errors_are_jsons_own() -> None:
 def test_special_floats_and_big_values() -> None:
     for value in (math.inf, -math.inf, 1e300, 0.1, -0.0, 2 ** 80, True, False, None, "é\n\"x"):
         assert _fastjson.dumps(value) == json.dumps(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_values)
+def test_dumps_compact_equals_json_dumps_with_compact_separators(value: object) -> None:
+    assert _fastjson.dumps_compact(value) == json.dumps(value, separators=(",", ":"))
+
+
+def test_dumps_compact_errors_are_jsons_own() -> None:
+    cyclic: dict = {}
+    cyclic["self"] = cyclic
+    with pytest.raises(ValueError, match="Circular reference detected"):
+        _fastjson.dumps_compact(cyclic)
