@@ -155,13 +155,8 @@ class ActivityExecutor:
             value = _sdk.decode_activity_input(input_text)
             if self.virtual_time and started_at is not None and _reads_time(activity):
                 clock = _clock.ActivityClock(started_at)
-            if clock is None and outs is None:
-                returned = self.guard.run(lambda: self._call(activity, value), self.timeout,
-                                          lambda: self._runaway(activity, instance_id))
-            else:
-                returned = self.guard.run(lambda: self._invoke(activity, value, clock, outs),
-                                          self.timeout,
-                                          lambda: self._runaway(activity, instance_id))
+            returned = self.guard.run(lambda: self._invoke(activity, value, clock, outs),
+                                      self.timeout, lambda: self._runaway(activity, instance_id))
             result_text = _sdk.encode_activity_result(returned)
         except RunawayFunction:
             raise
