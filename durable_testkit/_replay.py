@@ -35,6 +35,11 @@ class SlotKind(str, enum.Enum):
         return self.value
 
 
+# The members as module globals, for the per-event paths: on CPython 3.11 reading a
+# member off its Enum class costs ~0.12 µs, about ten times a global's load.
+_ACTIVITY, _TIMER, _SUB_ORCHESTRATION, _EVENT = (
+    SlotKind.ACTIVITY, SlotKind.TIMER, SlotKind.SUB_ORCHESTRATION, SlotKind.EVENT)
+
 _CHANGED = ("Was a change made to the orchestrator code after this instance had already "
             "started running?")
 
@@ -297,6 +302,9 @@ class _Role(enum.Enum):
     CHECK = 5  # a scheduling event: check it against the replayed action
 
 
+_STARTED, _EXECUTION, _COMPLETE, _RAISE, _CHECK = (
+    _Role.STARTED, _Role.EXECUTION, _Role.COMPLETE, _Role.RAISE, _Role.CHECK)
+
 #: What the replay does with each event type, looked up once per event.
 _EVENT_ROLES: Dict[int, Tuple[_Role, Any]] = {
     p.ORCHESTRATOR_STARTED: (_Role.STARTED, None),
@@ -362,14 +370,14 @@ class ReplayShim:
         if role is None:
             return  # OrchestratorCompleted and the events the replay does not read
         what, arg = role
-        if what is _Role.COMPLETE:
+        if what is _COMPLETE:
             key, failed = arg
             self._complete(ev.get(key), failed)
-        elif what is _Role.CHECK:
+        elif what is _CHECK:
             self._check(index, ev, arg)
-        elif what is _Role.STARTED:
+        elif what is _STARTED:
             self.current_stamp = ev["Timestamp"]
-        elif what is _Role.EXECUTION:
+        elif what is _EXECUTION:
             self.started = True
             self.advance()
         else:
@@ -388,11 +396,11 @@ class ReplayShim:
     def _invoke(self, action: Dict[str, Any], path: Tuple[int, ...]) -> _Node:
         t = action.get("actionType")
         if t == p.CALL_ACTIVITY:
-            return self._atomic(SlotKind.ACTIVITY, action.get("functionName"), action)
+            return self._atomic(_ACTIVITY, action.get("functionName"), action)
         if t == p.CALL_HTTP:
-            return self._atomic(SlotKind.ACTIVITY, p.HTTP_ACTIVITY_NAME, action)
+            return self._atomic(_ACTIVITY, p.HTTP_ACTIVITY_NAME, action)
         if t == p.CALL_SUB_ORCHESTRATOR:
-            return self._atomic(SlotKind.SUB_ORCHESTRATION, action.get("functionName"), action)
+            return self._atomic(_SUB_ORCHESTRATION, action.get("functionName"), action)
         if t == p.CREATE_TIMER:
             fire_at = p.parse_timestamp(action["fireAt"])
             node = self._atomic(SlotKind.TIMER, None, action, fire_at=fire_at)
@@ -448,7 +456,7 @@ class ReplayShim:
 
     def _allocate(self, kind: SlotKind, name: Optional[str], action: Dict[str, Any],
                   fire_at: Optional[datetime] = None, attempt: int = 1) -> Slot:
-        slot = Slot(self.next_seq, kind, name, action, fire_at=fire_at, attempt=attempt)
+        slot = Slot(self.next_seq, kind, name, action, fire_at, attempt)
         self.next_seq += 1
         self.unmatched[slot.seq] = slot
         return slot
@@ -509,13 +517,14 @@ class ReplayShim:
         seq: Any = ev.get("EventId")  # a wire value: normally an int
         slot = self.unmatched.pop(seq, None)
         name = ev.get("Name")
-        if kind is SlotKind.EVENT and slot is not None and slot.kind is SlotKind.EVENT \
+        if kind is _EVENT and slot is not None and slot.kind is _EVENT \
                 and isinstance(slot.node, _EntityResponse):
             request_id = _entity_request_id(ev)
             if request_id:
                 self.register_entity_request(slot, request_id)
         if slot is not None and slot.kind is kind and (
-                kind is SlotKind.TIMER or (slot.name or "").lower() == (name or "").lower()):
+                kind is _TIMER or slot.name == name
+                or (slot.name or "").lower() == (name or "").lower()):
             return  # DTFx compares kind, then name case-insensitively; never inputs
         missing, wrong_kind, wrong_name = _DTFX_TEXTS[kind]
         template = missing if slot is None else wrong_kind if slot.kind != kind else wrong_name

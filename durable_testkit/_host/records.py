@@ -126,11 +126,16 @@ class Instance:
 
     @property
     def terminal(self) -> bool:
-        return self.status in TERMINAL_STATUSES
+        return self.status in _TERMINAL
 
     @property
     def execution_id(self) -> str:
         return self.execution.execution_id
+
+
+#: TERMINAL_STATUSES as a tuple: ``in`` on it compares identities first, where the
+#: frozenset calls Enum.__hash__, a Python function, on every check.
+_TERMINAL = tuple(TERMINAL_STATUSES)
 
 
 class WorkItem:
