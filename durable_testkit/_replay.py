@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Deque, Dict, Iterable, List, Optional, Tuple, cast
 
 from . import _protocol as p
+
 
 class SlotKind(str, enum.Enum):
     """What a sequence number was allocated for (DTFx's scheduling event kinds)."""
@@ -97,17 +97,42 @@ _CLR_NAMES = {
 }
 
 
-@dataclass
 class Slot:
-    """One sequence number the replay allocated: work the host must schedule."""
+    """One sequence number the replay allocated: work the host must schedule.
 
-    seq: int
-    kind: SlotKind
-    name: Optional[str]
-    action: Dict[str, Any]
-    fire_at: Optional[datetime] = None  # timers
-    attempt: int = 1  # retries: which attempt this is
-    node: Optional["_Node"] = field(default=None, repr=False)
+    A class with ``__slots__`` and a positional ``__init__`` rather than a dataclass:
+    one is made per task of every replayed action (a fan-out's thousands, a stored
+    replay's every step), and the dataclass ``__init__`` was the shim's largest cost.
+    Equality and repr are what the dataclass gave.
+    """
+
+    __slots__ = ("seq", "kind", "name", "action", "fire_at", "attempt", "node")
+
+    def __init__(self, seq: int, kind: SlotKind, name: Optional[str], action: Dict[str, Any],
+                 fire_at: Optional[datetime] = None, attempt: int = 1,
+                 node: Optional["_Node"] = None) -> None:
+        self.seq = seq
+        self.kind = kind
+        self.name = name
+        self.action = action
+        self.fire_at = fire_at  # timers
+        self.attempt = attempt  # retries: which attempt this is
+        self.node = node
+
+    def _fields(self) -> Tuple[Any, ...]:
+        return (self.seq, self.kind, self.name, self.action, self.fire_at, self.attempt,
+                self.node)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Slot:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __repr__(self) -> str:
+        return (f"Slot(seq={self.seq!r}, kind={self.kind!r}, name={self.name!r}, "
+                f"action={self.action!r}, fire_at={self.fire_at!r}, attempt={self.attempt!r})")
 
     def describe(self) -> str:
         if self.kind is SlotKind.TIMER:
@@ -357,8 +382,9 @@ class ReplayShim:
         self.actions = actions
         if self.started:
             self.advance()
+        on_event = self.on_event
         for index, event in events:
-            self.on_event(index, event)
+            on_event(index, event)
         return sorted(self.unmatched.values(), key=lambda s: s.seq)
 
     def mark_scheduled(self, slots: Iterable[Slot]) -> None:

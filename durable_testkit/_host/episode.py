@@ -166,13 +166,11 @@ def _replay(execution: Execution, actions: List[Dict[str, Any]], base: int, inst
     """
     history = execution.history
     if kept_prefix:
-        return execution.shim.feed(actions, ((base + i, e) for i, e in
-                                             enumerate(history[base:])))
+        return execution.shim.feed(actions, enumerate(history[base:], base))
     old = execution.last_actions
     n = len(old)
     if not check_all and len(actions) >= n and actions[:n] == old:
-        return execution.shim.feed(actions, ((base + i, e) for i, e in
-                                             enumerate(history[base:])))
+        return execution.shim.feed(actions, enumerate(history[base:], base))
     # The SDK produced different earlier actions: replay everything, checking history.
     shim = ReplayShim(instance_id, execution.execution_id, orchestrator)
     slots = shim.feed(actions, enumerate(history))

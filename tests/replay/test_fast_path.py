@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List
 
 import azure.durable_functions as df
+import pytest
 
 from durable_testkit import InMemoryRuntime, _sdk, check_histories, save_history
 from durable_testkit._host.episode import EpisodeEnd, replay_events
@@ -202,3 +203,53 @@ def test_a_version_given_for_a_file_without_one_is_replayed(tmp_path: Path) -> N
     (typed,) = check_histories(app, [_bare_list_copy(path)], version="2.0")
     assert check.ok and check.version == typed.version == "2.0"
     assert (check.message, check.result) == (typed.message, typed.result)
+
+
+# ---------------------------------------------------------------- what the fast path takes
+def _edited(tmp_path: Path, edit: Callable[[List[Any]], None]) -> Path:
+    path = _saved(tmp_path)
+    doc = json.loads(path.read_text())
+    edit(doc["events"])
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _set(index: int, key: str, value: Any) -> Callable[[List[Any]], None]:
+    def edit(events: List[Any]) -> None:
+        events[index][key] = value
+    return edit
+
+
+def _drop_starts(events: List[Any]) -> None:
+    events[:] = [e for e in events if e["EventType"] != 0]
+
+
+@pytest.mark.parametrize("edit", [
+    _set(1, "EventType", True),  # a bool is no EventType, though True == 1
+    _set(2, "EventId", "3"),
+    _set(2, "EventId", None),
+    _set(0, "Timestamp", 5),
+    _set(2, "IsPlayed", 1),  # 1 == True, but not a bool
+    _set(2, "IsPlayed", None),
+    _set(1, "Name", None),  # ExecutionStarted without its orchestrator's name
+    _set(1, "OrchestrationInstance", {"InstanceId": 7}),
+    lambda events: events.__setitem__(3, [1, 2]),  # an event that is not an object
+    _drop_starts,
+    lambda events: events.clear(),
+], ids=["EventType bool", "EventId text", "EventId null", "Timestamp number", "IsPlayed 1",
+        "IsPlayed null", "no Name", "InstanceId number", "a list", "no ExecutionStarted",
+        "no events"])
+def test_an_event_of_the_wrong_shape_sends_the_file_to_the_typed_path(
+        tmp_path: Path, edit: Callable[[List[Any]], None]) -> None:
+    path = _edited(tmp_path, edit)
+    assert _load_wire_events(path) is None
+
+
+def test_an_unplayed_event_keeps_the_events_but_not_the_files_text(tmp_path: Path) -> None:
+    path = _edited(tmp_path, _set(2, "IsPlayed", False))
+    loaded = _load_wire_events(path)
+    assert loaded is not None and loaded.text is None
+    assert loaded.events[2]["IsPlayed"] is False
+    (tmp_path / "clean").mkdir()
+    clean = _load_wire_events(_saved(tmp_path / "clean"))
+    assert clean is not None and clean.text is not None
