@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from durable_testkit import _protocol as p
 from durable_testkit._replay import NonDeterminism, ReplayShim
@@ -89,3 +91,33 @@ def test_each_divergence_gets_dtfx_text(actions: list, event: dict, text: str) -
 def test_matching_kind_and_name_passes_whatever_the_input(actions: list, event: dict) -> None:
     shim = ReplayShim("i1", "e1", "orch")
     assert shim.feed(actions, enumerate(START + [event])) == []
+
+
+# ---------------------------------------------------------------- new work, in order
+_LEAVES = [ACTIVITY, TIMER, SUB, SIGNAL,
+           {"actionType": p.CALL_ACTIVITY_WITH_RETRY, "functionName": "Flaky", "input": "1",
+            "retryOptions": {"maxNumberOfAttempts": 3,
+                             "firstRetryIntervalInMilliseconds": 1000}}]
+
+
+@st.composite
+def _action_lists(draw: st.DrawFn) -> list:
+    def one(depth: int) -> dict:
+        if depth < 2 and draw(st.booleans()):
+            kind = draw(st.sampled_from([p.WHEN_ALL, p.WHEN_ANY]))
+            return {"actionType": kind, "compoundActions": [
+                one(depth + 1) for _ in range(draw(st.integers(0, 3)))]}
+        return dict(draw(st.sampled_from(_LEAVES)))
+    return [one(0) for _ in range(draw(st.integers(1, 4)))]
+
+
+@given(_action_lists(), st.integers(0, 3))
+def test_new_work_comes_back_in_sequence_order(actions: list, scheduled: int) -> None:
+    # feed() hands back the unmatched slots in the order of their sequence numbers
+    # (it relies on allocation order, not a sort), after some were already scheduled.
+    shim = ReplayShim("i1", "e1", "orch")
+    first = shim.feed(actions, enumerate(START))
+    assert [s.seq for s in first] == sorted(s.seq for s in first)
+    shim.mark_scheduled(first[:scheduled])
+    again = shim.feed(actions, [])
+    assert [s.seq for s in again] == [s.seq for s in first[scheduled:]]
