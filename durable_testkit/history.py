@@ -21,7 +21,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from itertools import repeat
 from types import MappingProxyType
 from typing import (
     TYPE_CHECKING,
@@ -1176,32 +1175,29 @@ def _load_wire_events(path: Union[str, os.PathLike[str]], *,
     if not (isinstance(orchestrator, str) and isinstance(instance_id, str)
             and type(events) is list):
         return None
-    # Each check is one pass in C over the events (map and set), not a Python loop: it
-    # runs on every event of every file. type() is: a bool is no EventType.
-    if not events or set(map(type, events)) != _ONLY_DICT:
-        return None
-    for key, kind in _SAVED_FIELD_TYPES:
-        if set(map(type, map(dict.get, events, repeat(key)))) != {kind}:
+    started = False
+    all_played = True
+    for event in events:
+        # type() is: a bool is no EventType, and the check runs per event of every file.
+        if type(event) is not dict or type(event.get("EventType")) is not int or \
+                type(event.get("Timestamp")) is not str or \
+                type(event.get("EventId")) is not int:
             return None
-    kinds = list(map(dict.get, events, repeat("EventType")))
-    if _EXECUTION_STARTED not in kinds:
+        played = event.get("IsPlayed")
+        if played is not True:
+            if played is not False:
+                return None
+            all_played = False
+        if event["EventType"] == 0:  # ExecutionStarted
+            instance = event.get("OrchestrationInstance")
+            if not (isinstance(event.get("Name"), str) and type(instance) is dict
+                    and isinstance(instance.get("InstanceId"), str)):
+                return None
+            started = True
+    if not started:
         return None
-    for i in (i for i, t in enumerate(kinds) if t == _EXECUTION_STARTED):
-        event = events[i]
-        instance = event.get("OrchestrationInstance")
-        if not (isinstance(event.get("Name"), str) and type(instance) is dict
-                and isinstance(instance.get("InstanceId"), str)):
-            return None
-    all_played = False not in map(dict.get, events, repeat("IsPlayed"))
     return _SavedEvents(orchestrator, instance_id, events,
                         _events_text(text, data) if all_played else None)
-
-
-_ONLY_DICT = {dict}
-#: What every saved event must hold, by exact type (IsPlayed: a bool, never 0 or 1).
-_SAVED_FIELD_TYPES = (("EventType", int), ("EventId", int), ("Timestamp", str),
-                      ("IsPlayed", bool))
-_EXECUTION_STARTED = 0
 
 
 def _events_text(text: str, data: Dict[str, Any]) -> Optional[str]:
