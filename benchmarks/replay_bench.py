@@ -9,8 +9,9 @@ to a file (``save_history``). Then, interleaved, run by run:
 * ``handle``: the bare SDK handle called on the context JSON the replay handed it
   (captured once), i.e. the SDK's own parse and generator replay: the floor.
 
-It prints the median of each and ``replay / handle`` (target <= 1.2), plus the
-profile of the host's share with ``--profile``.
+It prints the median of each and ``replay / handle`` (target <= 1.2), on wall time
+and on process CPU time (which leaves out the VM's steal time), plus the profile of
+the host's share with ``--profile``.
 
 ``--typed-history N`` also runs an N-activity fan-out and times ``rt.history()``
 (the typed history every test reads) per 1,000 events, interleaved: the checked
