@@ -432,7 +432,7 @@ class ReplayShim:
             return self._atomic(_SUB_ORCHESTRATION, action.get("functionName"), action)
         if t == p.CREATE_TIMER:
             fire_at = p.parse_timestamp(action["fireAt"])
-            node = self._atomic(SlotKind.TIMER, None, action, fire_at=fire_at)
+            node = self._atomic(_TIMER, None, action, fire_at=fire_at)
             self.timers[node.slot.seq] = path
             if action.get("isCanceled"):
                 # ext: the token is cancelled right after CreateTimer: the id is used
@@ -440,8 +440,7 @@ class ReplayShim:
                 node.done = True
             return node
         if t in (p.CALL_ACTIVITY_WITH_RETRY, p.CALL_SUB_ORCHESTRATOR_WITH_RETRY):
-            kind = SlotKind.ACTIVITY if t == p.CALL_ACTIVITY_WITH_RETRY \
-                else SlotKind.SUB_ORCHESTRATION
+            kind = _ACTIVITY if t == p.CALL_ACTIVITY_WITH_RETRY else _SUB_ORCHESTRATION
             retry = _Retry(kind, action)
             retry.current = self.allocate_attempt(retry)
             return retry
@@ -457,13 +456,13 @@ class ReplayShim:
                 self.waiters.setdefault(key, deque()).append(waiter)
             return waiter
         if t == p.CALL_ENTITY:
-            slot = self._allocate(SlotKind.EVENT, "op", action)
+            slot = self._allocate(_EVENT, "op", action)
             response = _EntityResponse(slot)
             slot.node = response
             self.open[slot.seq] = response
             return response
         if t == p.SIGNAL_ENTITY:
-            self._allocate(SlotKind.EVENT, "op", action)
+            self._allocate(_EVENT, "op", action)
             return _Immediate()
         if t == p.ACTION_CONTINUE_AS_NEW:
             self.continue_as_new = action
@@ -504,7 +503,7 @@ class ReplayShim:
         return node
 
     def allocate_timer(self, fire_at: datetime, retry: _Retry, retry_of: Optional[str]) -> _Node:
-        node = self._atomic(SlotKind.TIMER, None, {"actionType": p.CREATE_TIMER, "retryOf": retry_of},
+        node = self._atomic(_TIMER, None, {"actionType": p.CREATE_TIMER, "retryOf": retry_of},
                             fire_at=fire_at)
         node.parent = retry
         return node
