@@ -744,11 +744,11 @@ class Scheduler:
                 closing.append(w.timer_created(stamp, slot.seq, fire_text))
                 self._timer_counter += 1
                 heapq.heappush(self.timers, TimerRecord(fire_at, self._timer_counter,
-                                                        inst.instance_id, inst.execution_id,
+                                                        instance_id, execution_id,
                                                         slot.seq, fire_text))
             elif kind is _SUB_SLOT:
                 child = self.registry.orchestrators[slot.name.lower()]  # type: ignore[union-attr]
-                child_id = action.get("instanceId") or f"{inst.execution_id}:{slot.seq}"
+                child_id = action.get("instanceId") or f"{execution_id}:{slot.seq}"
                 closing.append(w.sub_created(stamp, slot.seq, child.name, child_id,
                                              action.get("input"), action.get("version")))
                 self._start_child(inst, slot, child.name, child_id, action)
