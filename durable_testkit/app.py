@@ -218,6 +218,7 @@ def _describe(obj: object) -> str:
 
 def _import_target(target: str) -> tuple[object, str]:
     module_name, _, attr = target.partition(":")
+    _forget_folder_module(module_name)
     module = _import_module(module_name, f"module '{module_name}'")
     if not attr:
         return _find_app_in_module(module), target
@@ -233,6 +234,24 @@ def _import_target(target: str) -> tuple[object, str]:
                 "if it holds exactly one.")
         obj = getattr(obj, part)
     return obj, target
+
+
+def _forget_folder_module(module_name: str) -> None:
+    """Drop a module an earlier folder discovery loaded, when sys.path now finds another.
+
+    Discovering an app folder imports its script as the top-level module "function_app",
+    as the worker does. A later ``discover_app("function_app:app")`` names a module by its
+    import path, so it must get the file sys.path finds now, not the other folder's
+    cached module, whichever discovery ran first in the process.
+    """
+    if _active is None or module_name not in _active.modules or "." in module_name:
+        return
+    cached = getattr(sys.modules.get(module_name), "__file__", None)
+    spec = importlib.machinery.PathFinder.find_spec(module_name, sys.path)
+    found = spec.origin if spec is not None else None
+    if cached and found and Path(cached).resolve() != Path(found).resolve():
+        del sys.modules[module_name]
+        _active.modules.discard(module_name)
 
 
 def _import_module(module_name: str, what: str) -> types.ModuleType:

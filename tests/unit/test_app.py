@@ -90,6 +90,20 @@ def test_v2_module_string_with_and_without_attr(monkeypatch: pytest.MonkeyPatch)
     assert sorted(bp_only.functions) == ["build_report", "nightly_report"]
 
 
+def test_module_string_after_another_folder_gets_the_module_sys_path_finds(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Discovering a folder caches its script as "function_app"; naming "function_app" by
+    # import path afterwards must not hand back that other folder's module.
+    monkeypatch.delitem(sys.modules, "function_app", raising=False)
+    _write(tmp_path, {"host.json": "{}", "function_app.py":
+                      "import azure.durable_functions as df\napp = df.DFApp()\n"
+                      "@app.activity_trigger(input_name='x')\ndef only_here(x):\n"
+                      "    return x\n"})
+    assert list(discover_app(tmp_path).functions) == ["only_here"]
+    monkeypatch.syspath_prepend(str(V2))
+    assert "hello_sequence" in discover_app("function_app:app").functions
+
+
 def test_v2_script_file_path() -> None:
     assert "counter" in discover_app(V2 / "function_app.py").functions
 
