@@ -201,9 +201,14 @@ def _clock(shift: timedelta) -> Iterator[Callable[[timedelta], None]]:
 
     real_now = datetime.now(timezone.utc)
     # The guard's deadlines must stay on the real monotonic clock in both of its threads.
+    # freezegun also swaps FakeDatetime into each module holding datetime: the two
+    # timestamp caches (history's and the SDK's parser's) would keep FakeDatetimes made
+    # in the session and hand them out after it, to every later test of the process.
     freezer = freezegun.freeze_time(real_now + shift, tick=False,
                                     ignore=["durable_testkit._guard",
-                                            "durable_testkit._watchdog"])
+                                            "durable_testkit._watchdog",
+                                            "durable_testkit.history",
+                                            "durable_testkit._timestamps"])
     factory = freezer.start()
     try:
         yield lambda to: factory.move_to(real_now + to)

@@ -81,6 +81,25 @@ def test_nothing_outside_the_replay_is_left_perturbed() -> None:
     assert random.getstate() == state
 
 
+def test_no_fake_datetime_outlives_the_probe() -> None:
+    # freezegun swaps FakeDatetime into every module that holds datetime; the host's
+    # timestamp caches filled during the probe's replays must not hand it out afterwards.
+    import datetime as dt
+
+    runtime().run("clock_good", instance_id="fake-1")
+    with pytest.raises(DeterminismProbeError):  # its message types the history, frozen
+        runtime().run("clock_direct", instance_id="fake-1")
+    def now(context):  # type: ignore[no-untyped-def]
+        yield context.call_activity("echo", 1)
+        return type(context.current_utc_datetime).__name__
+
+    rt = runtime(probe=False)
+    rt.register_orchestrator("now", now)
+    assert rt.run("now", instance_id="fake-1").output == "datetime"
+    stamps = {type(e.timestamp) for e in rt.history("fake-1").events}
+    assert stamps == {dt.datetime}
+
+
 def test_an_orchestrator_that_cannot_be_imported_skips_only_the_subprocess_check() -> None:
     def closure(context):  # defined in a function: a subprocess cannot import it
         return (yield context.call_activity("echo", sorted({"b", "a"})))
