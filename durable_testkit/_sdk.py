@@ -22,7 +22,10 @@ module with the same names. What it touches, and why:
   ``DURABLE_TESTKIT_STOCK_TIMESTAMPS=1``).
 * ``models.TaskOrchestrationExecutor.namedtuple``: swapped for a cached one on import
   (``_sdk_executor``), so an episode does not define a class.
-  ``DURABLE_TESTKIT_STOCK_SDK=1`` keeps both swaps out.
+* ``DurableOrchestrationContext.from_json``: swapped on import for one that also takes
+  the context already parsed (``_sdk_context``), so the stock handle gets the host's
+  history dicts instead of text it would parse back (:func:`episode_context`).
+  ``DURABLE_TESTKIT_STOCK_SDK=1`` keeps all three swaps out.
 
 App-surface modules (``app``, ``client``, ``_http_functions``, ``_server``) use the
 SDK's public classes through :data:`azure_functions` and :data:`durable_functions`,
@@ -44,7 +47,8 @@ from azure.durable_functions import EntityId, OrchestrationRuntimeStatus
 from azure.functions import meta as _meta
 from azure.functions.durable_functions import ActivityTriggerConverter as _Converter
 
-from . import _fastjson, _payloads, _sdk_executor, _timestamps
+from . import _fastjson, _payloads, _protocol, _sdk_context, _sdk_executor, _timestamps
+from ._sdk_context import ParsedContext
 from .errors import PayloadRejected, ProtocolError, SerializationError
 
 try:  # the SDK's own serializer (1.6+), so payloads encode exactly as in Azure
@@ -57,6 +61,7 @@ except ImportError:  # pragma: no cover - SDK 1.3-1.5
 
 __all__ = ["EntityId", "OrchestrationRuntimeStatus", "azure_functions", "durable_functions",
            "EpisodeResponse", "build_context_json", "invoke_orchestrator", "dumps_payload",
+           "ParsedContext", "parsed_context", "takes_parsed", "episode_context",
            "decode_activity_input", "encode_activity_result", "decode_activity_result",
            "orchestrator_handle",
            "entity_handle", "unwrap_function", "sdk_version", "http_utils"]
@@ -67,10 +72,12 @@ Handle = Callable[[str], str]
 # feeds it the whole history each time, so that parse dominated long orchestrations.
 # _timestamps gives identical results from a cache (docs/protocol.md, "Timestamp
 # parsing"); DURABLE_TESTKIT_STOCK_TIMESTAMPS=1 keeps the stock path. Each episode's
-# executor also defined a namedtuple class (_sdk_executor). DURABLE_TESTKIT_STOCK_SDK=1
-# keeps both out.
+# executor also defined a namedtuple class (_sdk_executor), and the stock handle parsed
+# the whole history's text every episode (_sdk_context). DURABLE_TESTKIT_STOCK_SDK=1
+# keeps all three out.
 _timestamps.install()
 _sdk_executor.install()
+_sdk_context.install()
 
 
 # ---------------------------------------------------------------- the custom-object hook
@@ -253,12 +260,13 @@ def entity_id_parts(entity_id: Any) -> Optional[tuple[str, str]]:
 # ---------------------------------------------------------------- the orchestration trigger
 # What the current extension sends (ext: OrchestrationTriggerAttributeBindingProvider).
 # upperSchemaVersion stays 1: SDKs before 1.3 reject anything larger.
-_CONTEXT_TAIL = (
-    ',"upperSchemaVersion":1,"upperSchemaVersionNew":2,'
-    '"maximumShortTimerDuration":"6.00:00:00",'
-    '"longRunningTimerIntervalDuration":"3.00:00:00",'
-    '"defaultHttpAsyncRequestSleepTimeMillseconds":30000}'
-)
+_CONTEXT_SETTINGS: Dict[str, Any] = {
+    "upperSchemaVersion": 1, "upperSchemaVersionNew": 2,
+    "maximumShortTimerDuration": "6.00:00:00",
+    "longRunningTimerIntervalDuration": "3.00:00:00",
+    "defaultHttpAsyncRequestSleepTimeMillseconds": 30000,
+}
+_CONTEXT_TAIL = "," + _fastjson.dumps_compact(_CONTEXT_SETTINGS)[1:]
 _OUT_OF_PROC_LABEL = "\n\n$OutOfProcData$:"
 
 
@@ -276,6 +284,53 @@ def build_context_json(history: Union[str, Sequence[str]], input_text: Optional[
     return "".join(('{"history":[', *events, '],"input":', dumps(input_text),
                     ',"instanceId":', dumps(instance_id), ',"isReplaying":false',
                     ',"parentInstanceId":', dumps(parent_instance_id), _CONTEXT_TAIL))
+
+
+def parsed_context(history: List[Dict[str, Any]], input_text: Optional[str],
+                   instance_id: str, parent_instance_id: Optional[str]) -> ParsedContext:
+    """The fields ``json.loads`` of :func:`build_context_json`'s text would give.
+
+    ``history`` is passed as it is, not copied: the SDK reads it only while it
+    builds its context (``HistoryEvent(**event)`` each), before any user code
+    runs, so the host's later appends cannot reach an episode already running.
+    """
+    fields = {"history": history, "input": input_text, "instanceId": instance_id,
+              "isReplaying": False, "parentInstanceId": parent_instance_id}
+    fields.update(_CONTEXT_SETTINGS)
+    return ParsedContext(fields)
+
+
+def _stock_handle_code() -> Any:
+    return getattr(durable_functions.Orchestrator.create(lambda context: None),
+                   "__code__", None)
+
+
+_STOCK_HANDLE_CODE = _stock_handle_code()
+
+
+def takes_parsed(handle: Any) -> bool:
+    """Whether ``handle`` is the SDK's own ``Orchestrator.create`` handle, and the swap is in.
+
+    Only then is a parsed context exactly what the handle would have made of the
+    text; any other callable (a user's wrapper) gets the text, as in Azure.
+    """
+    return (getattr(handle, "__code__", None) is _STOCK_HANDLE_CODE
+            and _sdk_context.installed())
+
+
+def episode_context(handle: Any, history: List[Dict[str, Any]], input_text: Optional[str],
+                    instance_id: str, parent_instance_id: Optional[str],
+                    history_text: Optional[str] = None) -> Union[str, ParsedContext]:
+    """What the handle gets for an episode on ``history``: the parsed fields, or the text.
+
+    ``history_text``, if given, is ``history``'s serialized events, comma-joined
+    (a saved file's, as read), used for the text instead of serializing again.
+    """
+    if takes_parsed(handle):
+        return parsed_context(history, input_text, instance_id, parent_instance_id)
+    if history_text is None:
+        history_text = _protocol.dumps_wire_many(history)
+    return build_context_json(history_text, input_text, instance_id, parent_instance_id)
 
 
 @dataclass
@@ -304,7 +359,7 @@ _ACTIONS_KEY = '"actions": [['
 _DECODER = json.JSONDecoder()
 
 
-def invoke_orchestrator(handle: Callable[[Any], Any], context_json: str,
+def invoke_orchestrator(handle: Callable[[Any], Any], context_json: Union[str, ParsedContext],
                         known: KnownActions = None) -> EpisodeResponse:
     """Call the real SDK handle once and read its answer, as the extension does.
 

@@ -87,8 +87,12 @@ def run_episode(execution: Execution, base: int, handle: Callable[[str], str], *
                 timeout: Optional[float], raise_with: str,
                 guard: Optional[Guard] = None,
                 max_actions: Optional[int] = None,
-                check_all: bool = False) -> EpisodeOutcome:
+                check_all: bool = False,
+                history_text: Optional[str] = None) -> EpisodeOutcome:
     """Run the episode whose new events are ``execution.history[base:]``.
+
+    ``history_text`` is the history's JSON text, comma-joined, when the caller
+    holds it already (a saved file's): a handle that takes text gets it as it is.
 
     The SDK call runs under ``guard`` (the runtime's; a shared one otherwise),
     which stops waiting for it after ``timeout`` seconds, blocked or not. An
@@ -99,10 +103,8 @@ def run_episode(execution: Execution, base: int, handle: Callable[[str], str], *
         RunawayOrchestrator: one call into the orchestrator ran past ``timeout``
             wall-clock seconds (``raise_with`` names the setting to raise).
     """
-    new = execution.history[base:]
-    execution.new_text, execution.new_count = p.dumps_wire_many(new), len(new)
-    context = _sdk.build_context_json(execution.history_pieces(), execution.input_text,
-                                      instance_id, parent_instance_id)
+    context = _sdk.episode_context(handle, execution.history, execution.input_text,
+                                   instance_id, parent_instance_id, history_text)
     known = execution.actions_text
     if known is not None and known[1] is not execution.last_actions:
         known = None  # the actions were reset (a lost episode): read the answer whole
@@ -180,22 +182,19 @@ def _replay(execution: Execution, actions: List[Dict[str, Any]], base: int, inst
 
 def close_episode(execution: Execution, base: int, closing: List[Dict[str, Any]],
                   at: Any) -> None:
-    """Append the host's closing events and OrchestratorCompleted; cache the played JSON."""
+    """Append the host's closing events and OrchestratorCompleted; mark the episode played.
+
+    Each event of the episode is replaced by a copy with IsPlayed=true, not changed
+    in place: the same dict may still wait in an inbox (a lost episode's messages
+    are delivered again) or be another record's.
+    """
     closing.append(w.orchestrator_completed(at))
     history = execution.history
     history.extend(closing)
-    text = execution.new_text
-    if text:
-        # IsPlayed is a key of every wire event and nothing else: payloads are JSON text
-        # inside strings, where its quotes are escaped. So flip the flag in the text
-        # instead of serializing the events again.
-        text = text.replace('"IsPlayed":false', '"IsPlayed":true')
-        start = base + execution.new_count
-        execution.new_text, execution.new_count = "", 0
-    else:
-        start = base
-    rest = p.dumps_wire_many(history[start:]).replace('"IsPlayed":false', '"IsPlayed":true')
-    execution.add_played(text + "," + rest if text and rest else text or rest)
+    for i in range(base, len(history)):
+        event = history[i]
+        if event["IsPlayed"] is not True:
+            history[i] = {**event, "IsPlayed": True}
 
 
 _MIN_ACTION_CHARS = len('{"actionType":0}')
@@ -237,8 +236,9 @@ def replay_events(handle: Callable[[str], str], wire: List[Dict[str, Any]], *,
     history is new to a fresh replay, so every scheduling event in it is checked.
 
     ``text`` is the events' JSON text, comma-joined (a saved file's, as read),
-    when every event in it is already played: the SDK gets it as it is instead of
-    the events serialized again, which cost a fifth of the SDK's own handle time.
+    when every event in it is already played: a handle that takes text gets it as
+    it is instead of the events serialized again (the stock handle takes the
+    events themselves, ``_sdk.episode_context``).
 
     Raises:
         HistoryFormatError: the events have no ExecutionStarted.
@@ -250,18 +250,16 @@ def replay_events(handle: Callable[[str], str], wire: List[Dict[str, Any]], *,
     parent = (started.get("ParentInstance") or {}).get("OrchestrationInstance") or {}
     execution = Execution(instance_id, instance.get("ExecutionId") or "", orchestrator,
                           started.get("Input"))
-    base = 0
     if text is not None:
-        # Every event is played text already: none is new to serialize, and the actions
-        # of the episodes that played them are unknown, so the replay checks them all.
+        # Every event is played already: the actions of the episodes that played them
+        # are unknown, so the replay checks them all.
         execution.history = list(wire)
-        execution.played_json = text
-        base = len(wire)
     else:
         # Events are only read from here on: copy just those not marked played yet.
         execution.history = [e if e.get("IsPlayed") is True else dict(e, IsPlayed=True)
                              for e in wire]
-    outcome = run_episode(execution, base, handle, instance_id=instance_id,
+    outcome = run_episode(execution, 0, handle, instance_id=instance_id,
                           orchestrator=orchestrator, parent_instance_id=parent.get("InstanceId"),
-                          timeout=timeout, raise_with=raise_with, check_all=text is not None)
+                          timeout=timeout, raise_with=raise_with, check_all=True,
+                          history_text=text)
     return outcome, execution

@@ -275,7 +275,6 @@ class EpisodeSnapshot:
     """An execution's state before an episode, to put back when the episode is lost."""
 
     history_length: int
-    played_json: str
     shim: Any
     last_actions: List[Any]
     started: bool
@@ -354,7 +353,7 @@ class FaultHooks:
     def snapshot(inst: Instance) -> EpisodeSnapshot:
         ex = inst.execution
         # The replay shim is fed (mutated) by the episode: keep a copy, not a reference.
-        return EpisodeSnapshot(len(ex.history), ex.played_json, copy.deepcopy(ex.shim),
+        return EpisodeSnapshot(len(ex.history), copy.deepcopy(ex.shim),
                                ex.last_actions, ex.started, inst.status)
 
     @staticmethod
@@ -362,8 +361,6 @@ class FaultHooks:
         """Lose the episode: its history and actions go; its messages wait again, first."""
         ex = inst.execution
         del ex.history[snap.history_length:]
-        ex.played_json = snap.played_json
-        ex.new_text, ex.new_count = "", 0
         ex.shim = snap.shim
         ex.last_actions = snap.last_actions
         ex.started = snap.started

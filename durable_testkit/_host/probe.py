@@ -69,7 +69,7 @@ class _Episode:
     inst: Instance
     execution: Execution
     base: int  # index of its OrchestratorStarted in the execution's history
-    context: str
+    context: "str | _sdk.ParsedContext"  # what the handle was sent
     expected: List[Dict[str, Any]]
     canonical: str
     error: Optional[str]
@@ -258,9 +258,11 @@ class DeterminismProbe:
         if outcome.end in _SKIPPED:
             return
         ex = inst.execution
-        context = _sdk.build_context_json(list(ex.history_pieces()), ex.input_text,
-                                          inst.instance_id,
-                                          inst.parent.instance_id if inst.parent else None)
+        # A copy of the list: the episode's events are marked played (replaced) and more
+        # are appended before the probe replays it.
+        context = _sdk.episode_context(inst.handle, list(ex.history), ex.input_text,
+                                       inst.instance_id,
+                                       inst.parent.instance_id if inst.parent else None)
         expected = list(outcome.actions)
         self.pending.append(_Episode(inst, ex, base, context, expected, _canonical(expected),
                                      outcome.error))

@@ -43,22 +43,19 @@ class Message(NamedTuple):
 class Execution:
     """One execution of an instance (continue-as-new starts the next)."""
 
-    __slots__ = ("execution_id", "input_text", "history", "played", "new_text", "new_count", "shim",
-                 "last_actions", "actions_text", "episodes", "started", "number")
+    __slots__ = ("execution_id", "input_text", "history", "shim", "last_actions",
+                 "actions_text", "episodes", "started", "number")
 
     def __init__(self, instance_id: str, execution_id: str, orchestrator: str,
                  input_text: Optional[str], number: int = 1) -> None:
         self.execution_id = execution_id
         self.input_text = input_text
         self.number = number
+        # The wire events, as the SDK gets them: those of finished episodes marked
+        # IsPlayed=true (episode.close_episode), this episode's new ones false. The
+        # handle gets this very list (_sdk.episode_context), so an event is never
+        # changed in place once appended; marking it played replaces it with a copy.
         self.history: List[Dict[str, Any]] = []
-        # The serialized events of finished episodes (IsPlayed=true), one piece per
-        # episode, each after the first starting with its separating comma, so that
-        # "".join(played) is the history's text: an episode serializes only its new
-        # events, and the context JSON copies the whole history once.
-        self.played: List[str] = []
-        self.new_text = ""  # this episode's new events, comma-joined, serialized once
-        self.new_count = 0  # how many events new_text holds
         self.shim = ReplayShim(instance_id, execution_id, orchestrator)
         self.last_actions: List[Dict[str, Any]] = []
         # The JSON text of last_actions in the SDK's answer, and the list it belongs to:
@@ -66,37 +63,6 @@ class Execution:
         self.actions_text: Optional[Tuple[str, List[Dict[str, Any]]]] = None
         self.episodes = 0
         self.started = False
-
-    def history_pieces(self) -> List[str]:
-        """The pieces of the context's history text: played episodes, then the new events."""
-        new = self.new_text
-        if not new:
-            return self.played
-        return [*self.played, "," + new if self.played else new]
-
-    def add_played(self, text: str) -> None:
-        """Append a finished episode's events (comma-joined, IsPlayed=true)."""
-        if not text:
-            return
-        played = self.played
-        played.append("," + text if played else text)
-        if len(played) > _MERGE_PIECES:  # keeps the list short; the copy is amortised
-            played[:] = ["".join(played)]
-
-    @property
-    def played_json(self) -> str:
-        """The finished episodes' events as one comma-joined string."""
-        if len(self.played) > 1:
-            self.played[:] = ["".join(self.played)]
-        return self.played[0] if self.played else ""
-
-    @played_json.setter
-    def played_json(self, text: str) -> None:
-        self.played = [text] if text else []
-
-
-#: Played pieces kept before they are merged into one (a merge copies the history).
-_MERGE_PIECES = 64
 
 
 class Instance:

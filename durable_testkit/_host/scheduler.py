@@ -475,7 +475,6 @@ class Scheduler:
         new.extend(messages)
         base = len(ex.history)
         ex.history.extend(new)
-        ex.new_text, ex.new_count = "", 0
         closing: List[Dict[str, Any]] = []
         self._fail(inst, VERSION_MISMATCH_MESSAGE, closing)
         closing[-1]["FailureDetails"]["ErrorType"] = VERSION_MISMATCH_TYPE
@@ -802,7 +801,6 @@ class Scheduler:
         base = len(ex.history)
         ex.history.append(w.orchestrator_started(self.clock.now))
         ex.history.extend(events)
-        ex.new_text, ex.new_count = "", 0
         self._close(inst, base, [])
 
     def _fail(self, inst: Instance, error: str, closing: List[Dict[str, Any]],
