@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
+from .. import _fastjson
 from .. import _protocol as p
 from .. import _sdk
 from .. import _wire as w
@@ -255,9 +256,12 @@ def replay_events(handle: Callable[[str], str], wire: List[Dict[str, Any]], *,
         # are unknown, so the replay checks them all.
         execution.history = list(wire)
     else:
-        # Events are only read from here on: copy just those not marked played yet.
-        execution.history = [e if e.get("IsPlayed") is True else dict(e, IsPlayed=True)
-                             for e in wire]
+        # Typed or imported events (to_wire dicts): through JSON once, so the SDK's handle
+        # gets exactly what it would parse from the text (lists, not tuples; plain dicts),
+        # in fresh dicts that are this replay's own to mark played.
+        execution.history = _fastjson.loads("[" + p.dumps_wire_many(wire) + "]")
+        for event in execution.history:
+            event["IsPlayed"] = True
     outcome = run_episode(execution, 0, handle, instance_id=instance_id,
                           orchestrator=orchestrator, parent_instance_id=parent.get("InstanceId"),
                           timeout=timeout, raise_with=raise_with, check_all=True,

@@ -216,3 +216,36 @@ def test_environment_opt_out_keeps_the_context_text() -> None:
                          timeout=120, env={**__import__("os").environ,
                                            "DURABLE_TESTKIT_STOCK_SDK": "1"})
     assert out.stdout.split() == ["False"], out.stderr
+
+
+def test_a_typed_history_reaches_the_sdk_as_plain_json_values() -> None:
+    # A typed event keeps nested values frozen (mappingproxy, tuples); the text the SDK
+    # used to parse turned them into dicts and lists, and so must the parsed context.
+    import dataclasses
+
+    from durable_testkit import InstanceHistory, replay_history
+    from durable_testkit.history import ExecutionStarted
+
+    rt = _runtime()
+    try:
+        rt.run("child", 3, instance_id="typed-1")
+        exported = rt.export_history("typed-1")
+    finally:
+        rt.close()
+    events = [dataclasses.replace(e, extra={"Tags": {"team": "a"}, "Trace": ["x", 1]})
+              if isinstance(e, ExecutionStarted) else e for e in exported.events]
+    history = InstanceHistory(orchestrator="child", instance_id="typed-1", events=events)
+    seen: List[ParsedContext] = []
+    real = _sdk.parsed_context
+
+    def spy(*args: Any) -> ParsedContext:
+        seen.append(real(*args))
+        return seen[-1]
+
+    with mock.patch.object(_sdk, "parsed_context", spy):
+        assert replay_history(df.Orchestrator.create(child), history).output == 6
+    (ctx,) = seen
+    started = next(e for e in ctx.fields["history"] if e["EventType"] == 0)
+    assert started["Tags"] == {"team": "a"} and type(started["Tags"]) is dict
+    assert started["Trace"] == ["x", 1] and type(started["Trace"]) is list
+    _same(ctx.fields, json.loads(json.dumps(ctx.fields)))
