@@ -16,6 +16,7 @@ import azure.durable_functions as df
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+import _host_made
 from durable_testkit import InMemoryRuntime, InstanceHistory
 from durable_testkit.errors import HistoryFormatError
 from durable_testkit.history import (HistoryEvent, _parse_event_checked, _parse_fast,
@@ -56,30 +57,8 @@ def workflow(context: df.DurableOrchestrationContext):  # type: ignore[no-untype
     return total
 
 
-def child(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
-    value = yield context.call_activity("double", context.get_input())
-    return value
-
-
-def counter(context: df.DurableEntityContext) -> None:
-    value = context.get_state(lambda: 0)
-    if context.operation_name == "add":
-        context.set_state(value + context.get_input())
-    context.set_result(context.get_state(lambda: 0))
-
-
-def explode(value: str) -> None:
-    raise ValueError(value)
-
-
 def _runtime() -> InMemoryRuntime:
-    rt = InMemoryRuntime()
-    rt.register_orchestrator("workflow", workflow)
-    rt.register_orchestrator("child", child)
-    rt.register_entity("counter", counter)
-    rt.register_activity("double", lambda x: x * 2)
-    rt.register_activity("explode", explode)
-    return rt
+    return _host_made.runtime(workflow)
 
 
 def _host_histories(plan: Dict[str, Any], terminate: bool) -> List[InstanceHistory]:

@@ -17,6 +17,7 @@ from unittest import mock
 import azure.durable_functions as df
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+import _host_made
 from durable_testkit import InMemoryRuntime, _sdk, _sdk_context, faults
 from durable_testkit._sdk_context import ParsedContext
 
@@ -53,29 +54,8 @@ def workflow(context: df.DurableOrchestrationContext):  # type: ignore[no-untype
     return {"total": total, "none": None, "ok": True}
 
 
-def child(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
-    return (yield context.call_activity("double", context.get_input()))
-
-
-def counter(context: df.DurableEntityContext) -> None:
-    value = context.get_state(lambda: 0)
-    if context.operation_name == "add":
-        context.set_state(value + context.get_input())
-    context.set_result(context.get_state(lambda: 0))
-
-
-def explode(value: str) -> None:
-    raise ValueError(value)
-
-
 def _runtime() -> InMemoryRuntime:
-    rt = InMemoryRuntime()
-    rt.register_orchestrator("workflow", workflow)
-    rt.register_orchestrator("child", child)
-    rt.register_entity("counter", counter)
-    rt.register_activity("double", lambda x: x * 2)
-    rt.register_activity("explode", explode)
-    return rt
+    return _host_made.runtime(workflow)
 
 
 def _drive(rt: InMemoryRuntime, plan: Dict[str, Any]) -> Any:
@@ -159,14 +139,14 @@ def test_stock_text_and_parsed_context_give_the_same_run(plan: Dict[str, Any]) -
 
 
 def test_only_the_stock_handle_takes_the_parsed_context() -> None:
-    stock = df.Orchestrator.create(child)
+    stock = df.Orchestrator.create(_host_made.child)
     sent: List[type] = []
 
     def wrapper(context: Any) -> str:  # a user's own handle around the SDK's
         sent.append(type(context))
         return stock(context)
 
-    wrapper.orchestrator_function = child  # type: ignore[attr-defined]
+    wrapper.orchestrator_function = _host_made.child  # type: ignore[attr-defined]
     assert _sdk.takes_parsed(stock) and not _sdk.takes_parsed(wrapper)
     rt = InMemoryRuntime()
     rt.register_orchestrator("child", wrapper)
@@ -181,8 +161,8 @@ def test_only_the_stock_handle_takes_the_parsed_context() -> None:
 def test_without_the_swap_the_stock_handle_gets_text() -> None:
     _sdk_context.install(stock=True)
     try:
-        assert not _sdk.takes_parsed(df.Orchestrator.create(child))
-        context = _sdk.episode_context(df.Orchestrator.create(child), [], None, "i", None)
+        assert not _sdk.takes_parsed(df.Orchestrator.create(_host_made.child))
+        context = _sdk.episode_context(df.Orchestrator.create(_host_made.child), [], None, "i", None)
         assert isinstance(context, str) and json.loads(context)["instanceId"] == "i"
     finally:
         assert _sdk_context.install(stock=False)
@@ -243,7 +223,7 @@ def test_a_typed_history_reaches_the_sdk_as_plain_json_values() -> None:
         return seen[-1]
 
     with mock.patch.object(_sdk, "parsed_context", spy):
-        assert replay_history(df.Orchestrator.create(child), history).output == 6
+        assert replay_history(df.Orchestrator.create(_host_made.child), history).output == 6
     (ctx,) = seen
     started = next(e for e in ctx.fields["history"] if e["EventType"] == 0)
     assert started["Tags"] == {"team": "a"} and type(started["Tags"]) is dict
