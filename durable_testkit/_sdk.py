@@ -39,7 +39,7 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union, cast
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union, cast
 
 import azure.durable_functions as durable_functions
 import azure.functions as azure_functions
@@ -270,18 +270,16 @@ _CONTEXT_TAIL = "," + _fastjson.dumps_compact(_CONTEXT_SETTINGS)[1:]
 _OUT_OF_PROC_LABEL = "\n\n$OutOfProcData$:"
 
 
-def build_context_json(history: Union[str, Sequence[str]], input_text: Optional[str],
+def build_context_json(history: str, input_text: Optional[str],
                        instance_id: str, parent_instance_id: Optional[str]) -> str:
-    """The orchestration trigger payload, with the history already serialized.
+    """The orchestration trigger payload as text, with the history already serialized.
 
-    ``history`` is the serialized wire events, comma-joined, whole or in pieces
-    whose concatenation is that text (the host caches one piece per episode, so
-    an episode only serializes its new events). The payload is built with one
-    join, so a long history is copied once per episode, not once per piece.
+    ``history`` is the serialized wire events, comma-joined. What a handle other
+    than the SDK's own gets (:func:`episode_context`); the stock handle takes
+    :func:`parsed_context`.
     """
-    events = [history] if isinstance(history, str) else history
     dumps = _fastjson.dumps
-    return "".join(('{"history":[', *events, '],"input":', dumps(input_text),
+    return "".join(('{"history":[', history, '],"input":', dumps(input_text),
                     ',"instanceId":', dumps(instance_id), ',"isReplaying":false',
                     ',"parentInstanceId":', dumps(parent_instance_id), _CONTEXT_TAIL))
 

@@ -186,8 +186,8 @@ def close_episode(execution: Execution, base: int, closing: List[Dict[str, Any]]
     """Append the host's closing events and OrchestratorCompleted; mark the episode played.
 
     Each event of the episode is replaced by a copy with IsPlayed=true, not changed
-    in place: the same dict may still wait in an inbox (a lost episode's messages
-    are delivered again) or be another record's.
+    in place: whoever kept the dict (the determinism probe's copy of this episode's
+    context, a message queued again) still has it as it was sent.
     """
     closing.append(w.orchestrator_completed(at))
     history = execution.history
