@@ -26,13 +26,14 @@ import os
 import threading
 from typing import Any, Dict, List, Optional
 
+from ._timestamps import ENV_STOCK_SDK  # the same opt-out as every SDK swap
+
 __all__ = ["ParsedContext", "SDK_TARGET", "install", "uninstall", "installed"]
 
 #: The SDK class whose ``from_json`` install() swaps.
 SDK_TARGET = ("azure.durable_functions.models.DurableOrchestrationContext",
               "DurableOrchestrationContext")
 
-_ENV_STOCK = "DURABLE_TESTKIT_STOCK_SDK"  # the same opt-out as _sdk_executor's
 
 
 class ParsedContext:
@@ -74,7 +75,7 @@ def install(*, stock: "bool | None" = None) -> bool:
     """
     global _stock
     if stock is None:
-        stock = os.environ.get(_ENV_STOCK, "").strip() == "1"
+        stock = os.environ.get(ENV_STOCK_SDK, "").strip() == "1"
     if stock:
         uninstall()
         return False

@@ -22,11 +22,13 @@ import os
 import threading
 from typing import Any, Dict, List, Tuple
 
+from ._timestamps import ENV_STOCK_SDK
+
 __all__ = ["ENV_STOCK", "SDK_TARGET", "cached_namedtuple", "install", "uninstall", "installed"]
 
-#: Set to ``1``: the host leaves the SDK's own code paths alone (this one and the
-#: timestamp parser, see ``_timestamps``).
-ENV_STOCK = "DURABLE_TESTKIT_STOCK_SDK"
+#: Set to ``1``: the host leaves the SDK's own code paths alone (this one, the
+#: timestamp parser and the parsed context; defined in ``_timestamps``).
+ENV_STOCK = ENV_STOCK_SDK
 
 #: The SDK module global install() swaps (``from collections import namedtuple``).
 SDK_TARGET = ("azure.durable_functions.models.TaskOrchestrationExecutor", "namedtuple")

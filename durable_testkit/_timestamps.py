@@ -42,7 +42,8 @@ __all__ = [
 
 #: Environment variable that keeps the SDK on stock dateutil when set to ``1`` (read by install()).
 ENV_STOCK = "DURABLE_TESTKIT_STOCK_TIMESTAMPS"
-#: ... and the one that keeps every SDK swap out (``_sdk_executor`` reads it too).
+#: ... and the one that keeps every SDK swap out (``_sdk_executor`` and ``_sdk_context``
+#: read it too).
 ENV_STOCK_SDK = "DURABLE_TESTKIT_STOCK_SDK"
 
 #: The SDK module globals install() swaps: (module, attribute). Both are
