@@ -21,12 +21,9 @@ docs/protocol.md, "The orchestration context, parsed".
 """
 from __future__ import annotations
 
-import importlib
-import os
-import threading
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
-from ._timestamps import ENV_STOCK_SDK  # the same opt-out as every SDK swap
+from ._sdk_swap import SdkSwap
 
 __all__ = ["ParsedContext", "SDK_TARGET", "install", "uninstall", "installed"]
 
@@ -52,9 +49,7 @@ class ParsedContext:
         return f"ParsedContext(<{len(self.fields.get('history') or ())} events>)"
 
 
-_lock = threading.Lock()
 _stock: Optional[Any] = None  # the class's own from_json (the classmethod object)
-_swapped: List[Any] = []
 
 
 def _from_json(cls: Any, json_string: Any) -> Any:
@@ -62,6 +57,24 @@ def _from_json(cls: Any, json_string: Any) -> Any:
         return cls(**json_string.fields)
     assert _stock is not None
     return _stock.__func__(cls, json_string)
+
+
+def _is_stock(value: Any) -> bool:
+    """The SDK's own ``from_json``: a classmethod defined in the SDK's module."""
+    return isinstance(value, classmethod) \
+        and getattr(value.__func__, "__module__", None) == SDK_TARGET[0]
+
+
+def _ours(stock: Any) -> Any:
+    global _stock
+    _stock = stock
+    return classmethod(_from_json)
+
+
+_SWAP = SdkSwap([(SDK_TARGET[0], SDK_TARGET[1], "from_json")], is_stock=_is_stock,
+                replacement=_ours,
+                is_ours=lambda value: isinstance(value, classmethod)
+                and value.__func__ is _from_json)
 
 
 def install(*, stock: "bool | None" = None) -> bool:
@@ -73,47 +86,14 @@ def install(*, stock: "bool | None" = None) -> bool:
     Returns:
         Whether the swap is now installed.
     """
-    global _stock
-    if stock is None:
-        stock = os.environ.get(ENV_STOCK_SDK, "").strip() == "1"
-    if stock:
-        uninstall()
-        return False
-    module_name, class_name = SDK_TARGET
-    with _lock:
-        try:
-            cls = getattr(importlib.import_module(module_name), class_name)
-        except (ImportError, AttributeError):
-            return False
-        own = cls.__dict__.get("from_json")
-        if _stock is None and isinstance(own, classmethod) \
-                and getattr(own.__func__, "__module__", None) == module_name:
-            _stock = own  # the SDK's own method, defined in its module
-        if own is _stock and _stock is not None:
-            cls.from_json = classmethod(_from_json)
-            _swapped.append(cls)
-        return _installed_locked()
+    return _SWAP.install(stock=stock)
 
 
 def uninstall() -> None:
     """Give the SDK's context class its own ``from_json`` back."""
-    with _lock:
-        while _swapped:
-            cls = _swapped.pop()
-            own = cls.__dict__.get("from_json")
-            if isinstance(own, classmethod) and own.__func__ is _from_json and _stock:
-                cls.from_json = _stock
+    _SWAP.uninstall()
 
 
 def installed() -> bool:
     """Whether the SDK's context class currently takes a :class:`ParsedContext`."""
-    with _lock:
-        return _installed_locked()
-
-
-def _installed_locked() -> bool:
-    for cls in _swapped:
-        own = cls.__dict__.get("from_json")
-        if isinstance(own, classmethod) and own.__func__ is _from_json:
-            return True
-    return False
+    return _SWAP.installed()

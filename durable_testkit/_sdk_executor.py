@@ -17,17 +17,14 @@ See docs/protocol.md, "The SDK's executor set-up".
 from __future__ import annotations
 
 import collections
-import importlib
-import os
-import threading
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, Tuple
 
-from ._timestamps import ENV_STOCK_SDK
+from ._sdk_swap import ENV_STOCK_SDK, SdkSwap
 
 __all__ = ["ENV_STOCK", "SDK_TARGET", "cached_namedtuple", "install", "uninstall", "installed"]
 
 #: Set to ``1``: the host leaves the SDK's own code paths alone (this one, the
-#: timestamp parser and the parsed context; defined in ``_timestamps``).
+#: timestamp parser and the parsed context; defined in ``_sdk_swap``).
 ENV_STOCK = ENV_STOCK_SDK
 
 #: The SDK module global install() swaps (``from collections import namedtuple``).
@@ -35,8 +32,6 @@ SDK_TARGET = ("azure.durable_functions.models.TaskOrchestrationExecutor", "named
 
 _real_namedtuple = collections.namedtuple
 _classes: Dict[Tuple[str, Tuple[str, ...]], Any] = {}
-_lock = threading.Lock()
-_swapped: List[Any] = []
 
 
 def cached_namedtuple(typename: str, field_names: Any, **kwargs: Any) -> Any:
@@ -50,6 +45,12 @@ def cached_namedtuple(typename: str, field_names: Any, **kwargs: Any) -> Any:
     return cls
 
 
+_SWAP = SdkSwap([(SDK_TARGET[0], None, SDK_TARGET[1])],
+                is_stock=lambda value: value is _real_namedtuple,
+                replacement=lambda _: cached_namedtuple,
+                is_ours=lambda value: value is cached_namedtuple)
+
+
 def install(*, stock: "bool | None" = None) -> bool:
     """Swap the cached ``namedtuple`` into the SDK's executor module; idempotent.
 
@@ -59,37 +60,14 @@ def install(*, stock: "bool | None" = None) -> bool:
     Returns:
         Whether the cached version is now installed.
     """
-    if stock is None:
-        stock = os.environ.get(ENV_STOCK, "").strip() == "1"
-    if stock:
-        uninstall()
-        return False
-    module_name, attr = SDK_TARGET
-    with _lock:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            return False
-        if getattr(module, attr, None) is _real_namedtuple:
-            setattr(module, attr, cached_namedtuple)
-            _swapped.append(module)
-        return _installed_locked()
+    return _SWAP.install(stock=stock)
 
 
 def uninstall() -> None:
     """Give the SDK's executor module ``collections.namedtuple`` back."""
-    with _lock:
-        while _swapped:
-            module = _swapped.pop()
-            if getattr(module, SDK_TARGET[1], None) is cached_namedtuple:
-                setattr(module, SDK_TARGET[1], _real_namedtuple)
+    _SWAP.uninstall()
 
 
 def installed() -> bool:
     """Whether the SDK's executor currently uses the cached ``namedtuple``."""
-    with _lock:
-        return _installed_locked()
-
-
-def _installed_locked() -> bool:
-    return any(getattr(m, SDK_TARGET[1], None) is cached_namedtuple for m in _swapped)
+    return _SWAP.installed()

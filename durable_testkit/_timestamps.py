@@ -18,16 +18,15 @@ keeps the stock path. See docs/protocol.md, "Timestamp parsing".
 from __future__ import annotations
 
 import datetime as _dt
-import importlib
-import os
 import re
-import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 # python-dateutil (an SDK dependency) ships no type hints; CI does not install its stubs.
 from dateutil import tz as _tz  # type: ignore[import-untyped]
 from dateutil.parser import parse as _dateutil_parse  # type: ignore[import-untyped]
+
+from ._sdk_swap import ENV_STOCK_SDK, SdkSwap
 
 __all__ = [
     "ENV_STOCK",
@@ -42,9 +41,6 @@ __all__ = [
 
 #: Environment variable that keeps the SDK on stock dateutil when set to ``1`` (read by install()).
 ENV_STOCK = "DURABLE_TESTKIT_STOCK_TIMESTAMPS"
-#: ... and the one that keeps every SDK swap out (``_sdk_executor`` and ``_sdk_context``
-#: read it too).
-ENV_STOCK_SDK = "DURABLE_TESTKIT_STOCK_SDK"
 
 #: The SDK module globals install() swaps: (module, attribute). Both are
 #: ``from dateutil.parser import parse as dt_parse`` in SDK 1.3.1 through 1.7.0.
@@ -149,9 +145,12 @@ def parse_like_dateutil(timestr: Any, parserinfo: Any = None, **kwargs: Any) -> 
 
 # --------------------------------------------------------------------------- SDK globals
 
-_lock = threading.Lock()
-# (module, attribute, the value we replaced), for every global currently swapped.
-_swapped: List[Tuple[Any, str, Callable[..., Any]]] = []
+_SWAP = SdkSwap([(module, None, attr) for module, attr in SDK_TARGETS],
+                is_stock=lambda value: value is _dateutil_parse,
+                replacement=lambda _: parse_like_dateutil,
+                is_ours=lambda value: value is parse_like_dateutil, env=(ENV_STOCK,))
+#: (module, attribute, the value we replaced), for every global currently swapped.
+_swapped = _SWAP.swapped
 
 
 def install(*, stock: Optional[bool] = None) -> bool:
@@ -170,40 +169,14 @@ def install(*, stock: Optional[bool] = None) -> bool:
     Returns:
         Whether the fast parser is now installed.
     """
-    if stock is None:
-        stock = "1" in (os.environ.get(ENV_STOCK, "").strip(),
-                        os.environ.get(ENV_STOCK_SDK, "").strip())
-    if stock:
-        uninstall()
-        return False
-    with _lock:
-        for module_name, attr in SDK_TARGETS:
-            try:
-                module = importlib.import_module(module_name)
-            except ImportError:
-                continue
-            current = getattr(module, attr, None)
-            if current is _dateutil_parse:
-                setattr(module, attr, parse_like_dateutil)
-                _swapped.append((module, attr, current))
-        return _installed_locked()
+    return _SWAP.install(stock=stock)
 
 
 def uninstall() -> None:
     """Put back every SDK global ``install()`` swapped (those still holding our parser)."""
-    with _lock:
-        while _swapped:
-            module, attr, original = _swapped.pop()
-            if getattr(module, attr, None) is parse_like_dateutil:
-                setattr(module, attr, original)
+    _SWAP.uninstall()
 
 
 def installed() -> bool:
     """Whether the SDK currently parses history timestamps with ``parse_like_dateutil``."""
-    with _lock:
-        return _installed_locked()
-
-
-def _installed_locked() -> bool:
-    return any(getattr(module, attr, None) is parse_like_dateutil
-               for module, attr, _ in _swapped)
+    return _SWAP.installed()
