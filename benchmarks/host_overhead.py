@@ -20,6 +20,7 @@ Usage::
     python benchmarks/host_overhead.py --check    # exit 1 if any ratio is over its target
     python benchmarks/host_overhead.py --profile monitor-timer   # host-only cProfile
     python benchmarks/host_overhead.py --lengths 100 500 1000 2000  # host ms/episode vs length
+    python benchmarks/host_overhead.py --only fan-out --no-guard    # ablations: --no-guard, --no-gc
 
 This is a script that prints figures, not a timed test. Without ``--check`` it
 always exits 0.
@@ -116,10 +117,16 @@ SCENARIOS = [
 ]
 
 
+#: Ablations (--no-guard, --no-gc): what a part of the host costs, by running without it.
+_ABLATE: Dict[str, bool] = {"guard": False, "gc": False}
+
+
 def make_runtime(scenario: Scenario) -> InMemoryRuntime:
     # The larger monitor with an activity runs 2,001 episodes; stay clear of the runaway limit.
     # The monitors run for minutes: no real-time bound on rt.run here.
-    rt = InMemoryRuntime(max_episodes=100_000, drive_timeout=None)
+    unguarded: Dict[str, Any] = (dict(function_timeout=0, episode_timeout=0)
+                                 if _ABLATE["guard"] else {})
+    rt = InMemoryRuntime(max_episodes=100_000, drive_timeout=None, **unguarded)
     rt.register_orchestrator(scenario.name, df.Orchestrator.create(scenario.orchestrator))
     rt.register_activity("inc", inc)
     rt.register_activity("double", double)
@@ -200,10 +207,15 @@ def run_once(scenario: Scenario, size: int) -> Run:
 
     rt = make_runtime(scenario)
     gc.collect()
-    with inside_handle(enter, leave):
-        started = time.perf_counter()
-        result = rt.run(scenario.name, size)
-        total = time.perf_counter() - started
+    if _ABLATE["gc"]:
+        gc.disable()
+    try:
+        with inside_handle(enter, leave):
+            started = time.perf_counter()
+            result = rt.run(scenario.name, size)
+            total = time.perf_counter() - started
+    finally:
+        gc.enable()
     if result.output != scenario.expected(size):
         raise SystemExit(f"{scenario.name}({size}): wrong output {result.output!r} "
                          f"({result.runtime_status})")
@@ -287,7 +299,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--lengths", nargs="*", type=int, metavar="N",
                     help="host ms per episode of a chain at each length (default 100 500 "
                          "1000 2000; one run each, the SDK's time is quadratic in N)")
+    ap.add_argument("--no-guard", action="store_true",
+                    help="ablation: run without the guard's worker thread and arming "
+                         "(function_timeout=0, episode_timeout=0)")
+    ap.add_argument("--no-gc", action="store_true",
+                    help="ablation: the cyclic garbage collector off while each run is timed")
     args = ap.parse_args(argv)
+    _ABLATE.update(guard=args.no_guard, gc=args.no_gc)
 
     by_name: Dict[str, Scenario] = {s.name: s for s in SCENARIOS}
     if args.lengths is not None:
