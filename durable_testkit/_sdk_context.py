@@ -65,16 +65,18 @@ def _is_stock(value: Any) -> bool:
         and getattr(value.__func__, "__module__", None) == SDK_TARGET[0]
 
 
+#: The classmethod install() puts on the class: one object, so "is it ours" is one check.
+_OURS = classmethod(_from_json)
+
+
 def _ours(stock: Any) -> Any:
     global _stock
     _stock = stock
-    return classmethod(_from_json)
+    return _OURS
 
 
 _SWAP = SdkSwap([(SDK_TARGET[0], SDK_TARGET[1], "from_json")], is_stock=_is_stock,
-                replacement=_ours,
-                is_ours=lambda value: isinstance(value, classmethod)
-                and value.__func__ is _from_json)
+                replacement=_ours, is_ours=lambda value: value is _OURS)
 
 
 def install(*, stock: "bool | None" = None) -> bool:

@@ -83,7 +83,7 @@ class SdkSwap:
                 if self._is_stock(current):
                     setattr(owner, attr, self._replacement(current))
                     self.swapped.append((owner, attr, current))
-            return self._installed_locked()
+            return self.installed()
 
     def uninstall(self) -> None:
         """Put back the SDK's own values, where ours is still in place."""
@@ -94,12 +94,16 @@ class SdkSwap:
                     setattr(owner, attr, original)
 
     def installed(self) -> bool:
-        """Whether our value is in place in at least one target now."""
-        with self._lock:
-            return self._installed_locked()
+        """Whether our value is in place in at least one target now.
 
-    def _installed_locked(self) -> bool:
-        return any(self._is_ours(_read(owner, attr)) for owner, attr, _ in self.swapped)
+        No lock: the host asks once per episode, and the answer can change right
+        after it anyway; reading the list while another thread changes it is safe.
+        """
+        is_ours = self._is_ours
+        for owner, attr, _ in self.swapped:
+            if is_ours(_read(owner, attr)):
+                return True
+        return False
 
 
 def _owner(target: Target) -> Any:
@@ -113,7 +117,6 @@ def _owner(target: Target) -> Any:
 
 
 def _read(owner: Any, attr: str) -> Any:
-    """The attribute as stored: a class's own entry (the classmethod object, not bound)."""
-    if isinstance(owner, type):
-        return owner.__dict__.get(attr)
-    return getattr(owner, attr, None)
+    """The attribute as stored in the owner's own namespace (a module's global; a class's
+    own entry, e.g. the classmethod object itself, never an inherited or bound value)."""
+    return owner.__dict__.get(attr)
