@@ -28,6 +28,7 @@ from . import _wire as w
 from ._host.episode import ND_PREFIX, EpisodeEnd, close_episode, replay_events, run_episode
 from ._host.records import Execution
 from ._replay import NonDeterminism, ReplayShim, Slot, SlotKind
+from ._worker_failure import activity_failure
 from .clock import VirtualClock
 from .errors import NonDeterminismError, ScenarioError
 from .history import HistoryEvent, InstanceHistory, load_history, render_timeline
@@ -355,8 +356,12 @@ class OrchestrationScenario:
         """Fail a pending activity (by name) or any completable PendingTask.
 
         The orchestrator sees ``Exception(f"{reason} \\n {details}")`` as with the
-        real host, where the reason is ``"Activity function '<name>' failed: <error>"``
-        (``"Orchestrator function '<name>' failed: <error>"`` for a sub-orchestration).
+        real host. For an activity the reason is ``"Activity function '<name>' failed:
+        <error>"`` with two spaces after "failed:", and the details are the serialized
+        .NET exception the host writes, unless ``details`` is given: an exception
+        becomes the worker's ``"<Type>: <message>"`` (its traceback in the details), a
+        string is taken as that message (docs/protocol.md, "Activity failures"). A
+        sub-orchestration's is ``"Orchestrator function '<name>' failed: <error>"``.
         """
         task = self._find(target, "fail", ("activity",))
         return self._fail_task(task, error, details)
@@ -527,8 +532,8 @@ class OrchestrationScenario:
         elif task.kind == TaskKind.HTTP:
             event = w.task_failed(now, task.seq, message, details)
         else:
-            event = w.task_failed(now, task.seq, f"Activity function '{task.name}' failed: "
-                                  f"{message}", details)
+            reason, built = activity_failure(task.name or "", error)
+            event = w.task_failed(now, task.seq, reason, built if details is None else details)
         return self._deliver([event], [task.seq])
 
     def _deliver(self, messages: List[Dict[str, Any]], seqs: List[int]) -> List[PendingTask]:
@@ -756,7 +761,8 @@ class HistoryBuilder:
         if pending:
             return self
         if error is not None:
-            done = w.task_failed(now, seq, f"Activity function '{name}' failed: {error}", details)
+            reason, built = activity_failure(name, error)
+            done = w.task_failed(now, seq, reason, built if details is None else details)
         else:
             done = w.task_completed(now, seq, w.dumps(result, "result"))
         self._cut([done])

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import time
-import traceback
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
@@ -30,8 +28,7 @@ from .registry import ActivityRegistration, Duration
 # what the user needs is the line of their own code.
 __tracebackhide__ = True
 
-__all__ = ["ActivityExecution", "ActivityOutcome", "ActivityExecutor", "ActivityInterceptor",
-           "failure_details"]
+__all__ = ["ActivityExecution", "ActivityOutcome", "ActivityExecutor", "ActivityInterceptor"]
 
 
 @dataclass(frozen=True)
@@ -284,17 +281,3 @@ def _duration(configured: Duration, value: Any, clock: Optional[_clock.ActivityC
 def _bind(interceptor: ActivityInterceptor, execution: ActivityExecution,
           proceed: Callable[[], ActivityOutcome]) -> Callable[[], ActivityOutcome]:
     return lambda: interceptor.intercept(execution, proceed)
-
-
-def failure_details(exc: BaseException) -> str:
-    """TaskFailed details as the extension writes them: a serialized .NET exception, one line.
-
-    Users parse its "Message" (see Azure/azure-functions-durable-extension#2990), so
-    the shape matters more than the .NET fields around it.
-    """
-    stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).strip()
-    return json.dumps({"$type": "System.Exception, System.Private.CoreLib",
-                       "ClassName": "System.Exception",
-                       "Message": f"Exception: {type(exc).__name__}: {exc}",
-                       "StackTrace": stack})
-

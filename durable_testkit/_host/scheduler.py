@@ -29,6 +29,7 @@ from .. import _wire as w
 from .. import policy as _policy
 from .._replay import Slot, SlotKind
 from .._guard import Guard
+from .._worker_failure import activity_failure, exception_details, worker_message
 from .._guard import on_worker as on_guard_worker
 from .._versions import (VERSION_MISMATCH_MESSAGE, VERSION_MISMATCH_TYPE, VersioningSettings,
                          version_problem)
@@ -40,7 +41,7 @@ from ..policy import Decision, DecisionKind, TraceEntry, WorkKind, WorkSubject
 from ..status import ActivityCall, _new_activity_call
 from ..status import OrchestrationRuntimeStatus as Status
 from . import entities as _entities
-from .activities import ActivityExecution, ActivityExecutor, failure_details
+from .activities import ActivityExecution, ActivityExecutor
 from .faults import FaultHooks
 from .probe import DeterminismProbe
 from .episode import EpisodeEnd, EpisodeOutcome, ND_PREFIX, close_episode, crash_hint, run_episode
@@ -912,10 +913,7 @@ class Scheduler:
         if exception is None:
             event = w.task_completed(stamp, seq, result_text)
         else:
-            event = w.task_failed(stamp, seq,
-                                  f"Activity function '{name}' failed: "
-                                  f"{type(exception).__name__}: {exception}",
-                                  failure_details(exception))
+            event = w.task_failed(stamp, seq, *activity_failure(name, exception))
         if due is None:
             self.post(inst, event, work.execution_id)
             return
@@ -955,8 +953,8 @@ class Scheduler:
         if error is None:
             event = w.task_completed(stamp, slot.seq, text)
         else:
-            event = w.task_failed(stamp, slot.seq, f"{type(error).__name__}: {error}",
-                                  failure_details(error))
+            message = worker_message(error)
+            event = w.task_failed(stamp, slot.seq, message, exception_details(message))
         if not inst.terminal:
             self.post(inst, event, work.execution_id)
 

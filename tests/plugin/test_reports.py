@@ -53,7 +53,7 @@ def test_failed_activity_marks_the_failed_task(project: pytest.Pytester, make_in
     result = project.runpytest()
     result.stdout.fnmatch_lines([
         f"instance '{IID}' of orchestrator 'hello': Failed",
-        "  error: Orchestrator function 'hello' failed: Activity function 'greet' failed: "
+        "  error: Orchestrator function 'hello' failed: Activity function 'greet' failed:  "
         "RuntimeError: boom (+* more characters)",
         "  history of the current execution (8 events, '>' marks the last failed task):",
         "*",
@@ -61,7 +61,7 @@ def test_failed_activity_marks_the_failed_task(project: pytest.Pytester, make_in
         "*",
         "*",
         "*",
-        """    >   5  TaskFailed         #0 reason="Activity function 'greet' failed: Runtime*""",
+        """    >   5  TaskFailed         #0 reason="Activity function 'greet' failed:  Runtime*""",
     ], consecutive=True)
 
 

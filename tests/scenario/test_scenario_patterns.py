@@ -145,7 +145,7 @@ def test_retry_exhausted_fails_after_the_last_timer():
         sc.fire_timers()
     assert sc.is_done
     assert sc.error.startswith("Orchestrator function 'retrying' failed: "
-                               "Activity function 'flaky' failed: boom")
+                               "Activity function 'flaky' failed:  boom")
 
 
 def test_sub_orchestration_completes():
@@ -235,7 +235,7 @@ def test_activity_failure_reaches_the_orchestrator():
     sc = OrchestrationScenario(catches)
     sc.start()
     sc.fail("a", ValueError("boom"), details="trace")
-    assert sc.output == "Activity function 'a' failed: ValueError: boom \n trace"
+    assert sc.output == "Activity function 'a' failed:  ValueError: boom \n trace"
 
 
 def test_accepts_a_handle_and_a_v2_function(tmp_path):
