@@ -15,6 +15,8 @@ import re
 from typing import Any, Dict, List, Mapping, Optional, Pattern, Tuple
 from urllib.parse import parse_qsl, urlsplit
 
+from . import _management_api as _api
+from ._loopback_http import Refusal, RequestGuard, error_body
 from ._sdk import OutputBinding
 from ._sdk import azure_functions as func
 from ._host.ports import RuntimePort
@@ -66,15 +68,21 @@ def invoke_http(rt: RuntimePort, method: str, path: str, body: Any = None,
             (``wait_for_completion_or_create_check_status_response``) drive the
             runtime on virtual time (``rt.http`` sets it; ``serve`` runs on real time).
 
+    A path under ``/runtime/webhooks/durabletask/`` (the check-status URLs) is the
+    Durable management API, which the host serves itself, app or no app: it is
+    answered by that API, as a status GET on the loopback server would be.
+
     Raises:
         UnknownRouteError: no function's route and methods match.
     """
+    parts = urlsplit(path)
+    if parts.path.lower().startswith(_api.WEBHOOK_PATH + "/"):
+        return _management(rt, method, parts.path, parts.query, body, headers, origin)
     if rt.app is None:
         raise InvalidOperationError(
             "rt.http(...) calls the app's HTTP-triggered functions, but this runtime has no "
             "app. Build it with InMemoryRuntime.from_app(app_or_folder).")
     method = method.upper()
-    parts = urlsplit(path)
     rel = parts.path.lstrip("/")
     if rel.lower() == ROUTE_PREFIX or rel.lower().startswith(ROUTE_PREFIX + "/"):
         rel = rel[len(ROUTE_PREFIX) + 1:]
@@ -115,6 +123,22 @@ def invoke_http(rt: RuntimePort, method: str, path: str, body: Any = None,
     if returned is None and outs:
         returned = next(iter(outs.values())).get()
     return _to_response(info.name, returned)
+
+
+def _management(rt: RuntimePort, method: str, path: str, query: str, body: Any,
+                headers: Optional[Mapping[str, str]], origin: Optional[str]) -> func.HttpResponse:
+    req_headers = dict(headers or {})
+    data = _body_bytes(body, req_headers)
+    content_type = next((v for k, v in req_headers.items() if k.lower() == "content-type"), None)
+    text = RequestGuard.body_text(data, content_type) if data else None
+    if isinstance(text, Refusal):
+        out, payload = error_body(text.status, text.message)
+        return func.HttpResponse(payload, status_code=text.status, headers=out)
+    if origin is None:
+        origin = rt.server.origin if rt.server is not None else _api.PLACEHOLDER_ORIGIN
+    status, out_headers, answer = _api.handle(rt, method, path, query, text,
+                                              headers=req_headers, origin=origin)
+    return func.HttpResponse(answer, status_code=status, headers=out_headers)
 
 
 def _match(app: Any, method: str, rel: str) -> Optional[Tuple[Any, Dict[str, str]]]:

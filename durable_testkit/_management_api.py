@@ -370,13 +370,13 @@ def _purge(rt: RuntimePort, instance_id: str) -> Response:
 
 
 def _purge_by(rt: RuntimePort, q: Dict[str, str]) -> Response:
-    try:
-        since = _time(q.get("createdtimefrom"))
-        until = _time(q.get("createdtimeto"))
-    except ValueError as exc:
-        return _error(400, str(exc))
+    # ext HandleDeleteHistoryWithFiltersRequestAsync: a missing or unreadable createdTimeFrom
+    # is a 400 whose body is this JSON string; a missing or unreadable createdTimeTo is now.
+    since = _time_or_none(q.get("createdtimefrom"))
     if since is None:
-        return _error(400, "createdTimeFrom is a required query parameter.")
+        return 400, dict(_JSON), json.dumps("Please provide value for 'createdTimeFrom' "
+                                            "parameter.")
+    until = _time_or_none(q.get("createdtimeto")) or rt.now
     statuses = {s.strip().lower() for s in q.get("runtimestatus", "").split(",") if s.strip()}
     deleted = 0
     for instance_id in rt.instance_ids:
@@ -580,6 +580,13 @@ def _time(text: Optional[str]) -> Optional[datetime]:
     except Exception:
         raise ValueError(f"Could not parse '{text}' as a date and time.") from None
     return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
+
+
+def _time_or_none(text: Optional[str]) -> Optional[datetime]:
+    try:
+        return _time(text)
+    except ValueError:
+        return None
 
 
 def _seconds(text: Optional[str]) -> Optional[float]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from urllib.parse import urlsplit
 
 import azure.functions as func
 import pytest
@@ -105,6 +106,38 @@ def test_check_status_urls_can_be_followed(rt: InMemoryRuntime) -> None:
     assert _fetch(send, "POST", b"1", {"Content-Type": "application/json"})[0] == 410
     assert _fetch(payload["purgeHistoryDeleteUri"], "DELETE") == (200, b'{"instancesDeleted": 1}')
     assert _fetch(payload["statusQueryGetUri"])[0] == 404
+
+
+def _path(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+def test_check_status_urls_can_be_followed_through_rt_http(rt: InMemoryRuntime) -> None:
+    # The host serves the webhook paths itself (the extension's HttpApiHandler), on the same
+    # origin as the app's functions: rt.http answers them as the loopback server does.
+    payload = _started(rt.http("POST", "/api/orchestrators/approval"))
+    status = rt.http("GET", _path(payload["statusQueryGetUri"]))
+    assert status.status_code == 202
+    assert json.loads(status.get_body())["runtimeStatus"] == "Pending"  # nothing ran yet
+    rt.run_until_idle()
+    send = _path(payload["sendEventPostUri"].replace("{eventName}", "Approve"))
+    assert rt.http("POST", send, {"ok": True}).status_code == 202
+    rt.wait(payload["id"])
+    done = rt.http("GET", _path(payload["statusQueryGetUri"]))
+    assert done.status_code == 200
+    assert json.loads(done.get_body())["output"] == {"got": {"ok": True}, "type": "dict"}
+    assert rt.http("POST", send, 1).status_code == 410
+    purged = rt.http("DELETE", _path(payload["purgeHistoryDeleteUri"]))
+    assert (purged.status_code, purged.get_body()) == (200, b'{"instancesDeleted": 1}')
+    assert rt.http("GET", _path(payload["statusQueryGetUri"])).status_code == 404
+
+
+def test_webhook_paths_need_no_app_and_unknown_ones_answer_404() -> None:
+    with InMemoryRuntime() as bare:
+        listed = bare.http("GET", "/runtime/webhooks/durabletask/instances")
+        assert listed.status_code == 200 and json.loads(listed.get_body()) == []
+        assert bare.http("GET", "/runtime/webhooks/durabletask/nothing").status_code == 404
 
 
 def test_lifecycle_urls_can_be_followed(rt: InMemoryRuntime) -> None:

@@ -78,6 +78,21 @@ def test_bad_requests(rt: InMemoryRuntime) -> None:
     assert handle(rt, "DELETE", f"{RPC}/instances/")[0] == 400
 
 
+def test_purge_by_filter_answers_as_the_extension(rt: InMemoryRuntime) -> None:
+    refused = "Please provide value for 'createdTimeFrom' parameter."
+    for query in ("", "createdTimeFrom=yesterday", "createdTimeTo=2024-01-02T00:00:00Z"):
+        status, _, text = handle(rt, "DELETE", f"{HOOK}/instances/", query)
+        assert (status, json.loads(text)) == (400, refused), query
+    done = _start(rt, "hello_sequence")["id"]
+    rt.wait(done)
+    # No createdTimeTo (or one the handler cannot read): up to now.
+    status, _, text = handle(rt, "DELETE", f"{HOOK}/instances/",
+                             "createdTimeFrom=2023-01-01T00:00:00Z&createdTimeTo=soon")
+    assert (status, json.loads(text)) == (200, {"instancesDeleted": 1})
+    assert handle(rt, "DELETE", f"{HOOK}/instances/", "createdTimeFrom=2023-01-01T00:00:00Z"
+                  )[0] == 404  # nothing left to delete
+
+
 def test_unknown_route_lists_the_routes(rt: InMemoryRuntime) -> None:
     status, _, text = handle(rt, "PUT", f"{RPC}/instances/x")
     assert status == 404
