@@ -298,7 +298,8 @@ def _call_function(server: LoopbackServer, method: str, path: str, raw: bytes,
     from .errors import UnknownRouteError
 
     try:
-        response = invoke_http(server.rt, method, path, raw or None, headers, origin=origin)
+        response = invoke_http(server.rt, method, path, raw or None, headers, origin=origin,
+                               raise_errors=True)  # answered below, with the error's text
     except UnknownRouteError as exc:
         return 404, {"Content-Type": "text/plain; charset=utf-8"}, str(exc).encode("utf-8")
     except Exception as exc:  # the host answers 500 when a function raises

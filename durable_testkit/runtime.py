@@ -431,16 +431,20 @@ class InMemoryRuntime:
         return client_binding(self)
 
     def http(self, method: str, path: str, body: Any = None,
-             headers: Optional[Mapping[str, str]] = None) -> Any:
+             headers: Optional[Mapping[str, str]] = None, *, raise_errors: bool = False) -> Any:
         """Invoke the app's HTTP-triggered function routed at ``path``, as the worker would.
 
         A starter that waits (``wait_for_completion_or_create_check_status_response``)
         drives this runtime on virtual time while it waits, as the host would run
-        the orchestration meanwhile; nothing sleeps.
+        the orchestration meanwhile; nothing sleeps. A function that raises gets the
+        host's answer, 500 with an empty body, and its exception is logged
+        (``durable_testkit.http``); ``raise_errors=True`` raises it in the test instead.
+        A path under ``/runtime/webhooks/durabletask/`` is the management API.
         """
         from ._http_functions import invoke_http
 
-        return invoke_http(self, method, path, body, headers, virtual_waits=True)
+        return invoke_http(self, method, path, body, headers, virtual_waits=True,
+                           raise_errors=raise_errors)
 
     @property
     def client(self) -> "InMemoryClient":

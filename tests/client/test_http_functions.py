@@ -174,3 +174,16 @@ def test_route_templates(template: str, path: str, params: dict) -> None:
     else:
         assert match is not None
         assert {k: v for k, v in match.groupdict().items() if v is not None} == params
+
+
+def test_a_function_that_raises_gets_the_hosts_500_and_its_exception_logged(
+        rt: InMemoryRuntime, caplog: pytest.LogCaptureFixture) -> None:
+    # The starter's client call fails (no such orchestrator): the SDK raises, and the
+    # Functions host answers the invocation with 500 and an empty body.
+    with caplog.at_level("ERROR", logger="durable_testkit.http"):
+        response = rt.http("POST", "/api/orchestrators/no_such_orchestrator")
+    assert (response.status_code, response.get_body()) == (500, b"")
+    assert "Executed 'Functions.http_start' (Failed)" in caplog.text
+    assert "no_such_orchestrator" in caplog.text
+    with pytest.raises(Exception, match="no_such_orchestrator"):
+        rt.http("POST", "/api/orchestrators/no_such_orchestrator", raise_errors=True)
