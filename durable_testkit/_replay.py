@@ -368,6 +368,8 @@ class ReplayShim:
         # The latest OrchestratorStarted timestamp, parsed only when a retry timer needs it.
         self.current_stamp: Optional[str] = None
         self.continue_as_new: Optional[Dict[str, Any]] = None
+        # EventRaised events that came after the continue-as-new: the next execution's.
+        self.carryover: List[Dict[str, Any]] = []
         self.entity_request_ids: Dict[int, str] = {}
 
     def now(self) -> datetime:
@@ -402,6 +404,11 @@ class ReplayShim:
             elif what is _EXECUTION:
                 self.started = True
                 self.advance()
+            elif self.continue_as_new is not None:
+                # dtfx TaskOrchestrationContext.HandleEventRaisedEvent: once the orchestration
+                # has continued as new, a later event in the batch is carried over to the next
+                # execution (Azure Storage: EventBehaviourForContinueAsNew = Carryover).
+                self.carryover.append(ev)
             else:
                 self._raise(ev)
         # Sequence numbers are allocated in increasing order and the dict keeps insertion

@@ -787,8 +787,14 @@ class Scheduler:
         old = inst.execution
         inst.execution = Execution(inst.instance_id, self.new_id(), inst.orchestrator, new_input,
                                    old.number + 1)
-        # Events still queued for this instance go to the new execution; completions of the
-        # old one are dropped when their episode comes (their execution id no longer matches).
+        # The batch's events that came after the continue-as-new are carried over (dtfx: into
+        # the new execution's first episode, ahead of what is still queued); events still
+        # queued go to the new execution too; completions of the old one are dropped when
+        # their episode comes (their execution id no longer matches).
+        carried = old.shim.carryover
+        if carried:
+            inst.inbox[:0] = [Message({**ev, "IsPlayed": False}, inst.execution_id)
+                              for ev in carried]
         inst.queued = False
         self.enqueue_episode(inst)
 

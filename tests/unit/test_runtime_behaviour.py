@@ -51,6 +51,56 @@ def test_continue_as_new_starts_a_new_execution_with_fresh_ids() -> None:
                 if type(e).__name__ == "ExecutionStarted"}) == 3
 
 
+def actor(context):
+    n = context.get_input()
+    op = yield context.wait_for_external_event("op")
+    if op == "end":
+        return n
+    context.continue_as_new(n + 1)
+
+
+def test_events_after_the_continue_as_new_are_carried_to_the_next_execution() -> None:
+    # dtfx: with Azure Storage's EventBehaviourForContinueAsNew = Carryover, events of the
+    # batch that come after the orchestration continued as new go to the next execution.
+    rt = make(actor=actor)
+    iid = rt.start("actor", 0)
+    rt.run_until_idle()
+    for op in ("incr", "incr", "incr", "end"):  # one batch: one episode receives all four
+        rt.raise_event(iid, "op", op)
+    result = rt.wait(iid)
+    assert (result.runtime_status, result.output) == (S.Completed, 3)
+    executions = rt.export_history(iid).events
+    assert [type(e).__name__ for e in executions].count("ExecutionStarted") == 4
+    # Each execution's history holds the batch it received, as the old one did in Azure.
+    raised = [e.input for e in result.history.events if type(e).__name__ == "EventRaised"]
+    assert raised == ['"end"']
+
+
+def waits_for_a_then_b(context):
+    yield context.wait_for_external_event("a")
+    if context.get_input() == "again":
+        return (yield context.wait_for_external_event("b"))
+    context.continue_as_new("again")
+
+
+def test_an_event_buffered_before_the_continue_as_new_is_dropped() -> None:
+    # ext: ContinueAsNew(input) without preserveUnprocessedEvents drops the events the
+    # extension buffered; only those after the continue-as-new are carried over.
+    rt = make(w=waits_for_a_then_b)
+    iid = rt.start("w", None)
+    rt.run_until_idle()
+    rt.raise_event(iid, "b", "early")  # nobody waits for "b" yet: buffered, then dropped
+    rt.raise_event(iid, "a", 1)
+    rt.raise_event(iid, "a", 2)  # after the continue-as-new: the next execution's "a"
+    rt.run_until_idle()
+    status = rt.status(iid)
+    assert status.runtime_status == S.Running and status.input == "again"
+    with pytest.raises(OrchestrationStuck, match="external event 'b'"):
+        rt.wait(iid)
+    rt.raise_event(iid, "b", "late")
+    assert rt.wait(iid).output == "late"
+
+
 # -------------------------------------------------------------- retries
 def retrying(context):
     opts = df.RetryOptions(first_retry_interval_in_milliseconds=5000, max_number_of_attempts=3)
