@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 from collections import deque
 from datetime import datetime, timedelta
-from typing import Any, Deque, Dict, Iterable, List, Optional, Tuple, cast
+from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Tuple, cast
 
 from . import _protocol as p
 
@@ -347,11 +347,27 @@ _EVENT_ROLES: Dict[int, Tuple[_Role, Any]] = {
 }
 
 
+#: ``(kind, name) -> None`` for a function the host knows, else the extension's
+#: "doesn't exist" text. A plain function (a closure), so copying a shim copies no registry.
+UnknownCall = Callable[[SlotKind, Optional[str]], Optional[str]]
+
+
+def _entity_name(action: Dict[str, Any]) -> str:
+    try:
+        return p.split_scheduler_id(action.get("instanceId") or "")[0]
+    except ValueError:
+        return str(action.get("instanceId"))
+
+
 class ReplayShim:
     """Replays one execution's action list against its history, as the extension does."""
 
-    def __init__(self, instance_id: str, execution_id: str, orchestrator: str) -> None:
+    def __init__(self, instance_id: str, execution_id: str, orchestrator: str,
+                 unknown_call: Optional["UnknownCall"] = None) -> None:
         self.instance_id = instance_id
+        # The host's registry, asked about each call (None: every function is known).
+        self.unknown_call = unknown_call
+        self.ignored: List[str] = []  # calls the host ignored, for stuck-instance messages
         self.execution_id = execution_id
         self.orchestrator = orchestrator
         self.next_seq = 0
@@ -432,11 +448,14 @@ class ReplayShim:
     def _invoke(self, action: Dict[str, Any], path: Tuple[int, ...]) -> _Node:
         t = action.get("actionType")
         if t == p.CALL_ACTIVITY:
-            return self._atomic(_ACTIVITY, action.get("functionName"), action)
+            name = action.get("functionName")
+            return self._ignored(_ACTIVITY, name) or self._atomic(_ACTIVITY, name, action)
         if t == p.CALL_HTTP:
             return self._atomic(_ACTIVITY, p.HTTP_ACTIVITY_NAME, action)
         if t == p.CALL_SUB_ORCHESTRATOR:
-            return self._atomic(_SUB_ORCHESTRATION, action.get("functionName"), action)
+            name = action.get("functionName")
+            return (self._ignored(_SUB_ORCHESTRATION, name)
+                    or self._atomic(_SUB_ORCHESTRATION, name, action))
         if t == p.CREATE_TIMER:
             fire_at = p.parse_timestamp(action["fireAt"])
             node = self._atomic(_TIMER, None, action, fire_at=fire_at)
@@ -448,6 +467,9 @@ class ReplayShim:
             return node
         if t in (p.CALL_ACTIVITY_WITH_RETRY, p.CALL_SUB_ORCHESTRATOR_WITH_RETRY):
             kind = _ACTIVITY if t == p.CALL_ACTIVITY_WITH_RETRY else _SUB_ORCHESTRATION
+            ignored = self._ignored(kind, action.get("functionName"))
+            if ignored is not None:
+                return ignored
             retry = _Retry(kind, action)
             retry.current = self.allocate_attempt(retry)
             return retry
@@ -463,6 +485,9 @@ class ReplayShim:
                 self.waiters.setdefault(key, deque()).append(waiter)
             return waiter
         if t == p.CALL_ENTITY:
+            ignored = self._ignored(_EVENT, _entity_name(action))
+            if ignored is not None:
+                return ignored
             slot = self._allocate(_EVENT, "op", action)
             response = _EntityResponse(slot)
             slot.node = response
@@ -488,6 +513,32 @@ class ReplayShim:
         raise NonDeterminism(
             f"Received an unexpected action type from the out-of-proc function: '${t}'.",
             -1, "a known action type", repr(action))
+
+    def _ignored(self, kind: SlotKind, name: Optional[str]) -> Optional[_Node]:
+        """A call to a function the host does not know: a faulted task, nothing scheduled.
+
+        ext: ``CallDurableTaskFunctionAsync`` is async, so ``ThrowIfFunctionDoesNotExist``
+        faults the task it returns instead of throwing, and
+        ``OutOfProcOrchestrationShim.ProcessAsyncActionsV2`` awaits it under "silently
+        ignore": no sequence number is used, nothing is scheduled, the replay moves on,
+        and the orchestrator waits for an answer that never comes.
+        """
+        if self.unknown_call is None:
+            return None
+        problem = self.unknown_call(kind, name)
+        if problem is None:
+            return None
+        what = {_ACTIVITY: "activity", _SUB_ORCHESTRATION: "sub-orchestration"}.get(
+            kind, "entity")
+        note = (f"the {what} call to '{name}', which the host never scheduled: {problem} The "
+                "extension ignores a call to a function it does not know, so in Azure this "
+                "instance would stay Running forever")
+        if note not in self.ignored:
+            self.ignored.append(note)
+        node = _Node()
+        node.done = True
+        node.failed = True
+        return node
 
     def _allocate(self, kind: SlotKind, name: Optional[str], action: Dict[str, Any],
                   fire_at: Optional[datetime] = None, attempt: int = 1) -> Slot:
@@ -598,9 +649,10 @@ class ReplayShim:
 
     def waiting_for(self) -> List[str]:
         """What the replay is blocked on, for stuck-instance messages."""
-        if self.blocked is None:
-            return []
-        return self.blocked.waiting_for(self)
+        waits = list(self.ignored)
+        if self.blocked is not None:
+            waits.extend(self.blocked.waiting_for(self))
+        return waits
 
 
 def _entity_request_id(ev: Dict[str, Any]) -> Optional[str]:

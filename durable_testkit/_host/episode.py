@@ -175,7 +175,8 @@ def _replay(execution: Execution, actions: List[Dict[str, Any]], base: int, inst
     if not check_all and len(actions) >= n and actions[:n] == old:
         return execution.shim.feed(actions, enumerate(history[base:], base))
     # The SDK produced different earlier actions: replay everything, checking history.
-    shim = ReplayShim(instance_id, execution.execution_id, orchestrator)
+    shim = ReplayShim(instance_id, execution.execution_id, orchestrator,
+                      execution.shim.unknown_call)
     slots = shim.feed(actions, enumerate(history))
     execution.shim = shim
     return slots

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Deque, Dict, List, NamedTuple, Optional, Tuple
 
-from .._replay import NonDeterminism, ReplayShim, Slot
+from .._replay import NonDeterminism, ReplayShim, Slot, UnknownCall
 from ..policy import WorkKind, WorkSubject
 from ..status import OrchestrationRuntimeStatus as Status
 from ..status import TERMINAL_STATUSES
@@ -47,7 +47,8 @@ class Execution:
                  "actions_text", "episodes", "started", "number")
 
     def __init__(self, instance_id: str, execution_id: str, orchestrator: str,
-                 input_text: Optional[str], number: int = 1) -> None:
+                 input_text: Optional[str], number: int = 1,
+                 unknown_call: Optional[UnknownCall] = None) -> None:
         self.execution_id = execution_id
         self.input_text = input_text
         self.number = number
@@ -56,7 +57,7 @@ class Execution:
         # handle gets this very list (_sdk.episode_context), so an event is never
         # changed in place once appended; marking it played replaces it with a copy.
         self.history: List[Dict[str, Any]] = []
-        self.shim = ReplayShim(instance_id, execution_id, orchestrator)
+        self.shim = ReplayShim(instance_id, execution_id, orchestrator, unknown_call)
         self.last_actions: List[Dict[str, Any]] = []
         # The JSON text of last_actions in the SDK's answer, and the list it belongs to:
         # the next answer is parsed from where this text ends (_sdk.invoke_orchestrator).

@@ -182,22 +182,23 @@ class Registry:
 
 
 def missing_function_text(name: Optional[str], kind: str, known: Sequence[str],
-                          other: Sequence[str] = ()) -> str:
+                          other: Sequence[str] = (), *,
+                          orchestrators: Optional[Sequence[str]] = None) -> str:
     """The extension's "doesn't exist" text, plus a "Did you mean" where a name is close.
 
     ext: DurableTaskExtension.GetInvalid{Activity,Orchestrator,Entity}FunctionMessage.
+    The entity one tests whether any *orchestrator* is known before it lists the
+    entities (its own quirk), so ``orchestrators`` decides it; omitted, the entities do.
     """
     article = "an" if kind[0] in "aeiou" else "a"
     msg = (f"The function '{name}' doesn't exist, is disabled, or is not {article} {kind} "
            "function. Additional info: ")
-    if kind == "entity":
-        if not known:
-            return msg + "No entity functions are currently registered!"
-        msg += ("The following are the known entity functions: '" + "', '".join(sorted(known))
-                + "'.")
+    any_known = bool(orchestrators if kind == "entity" and orchestrators is not None else known)
+    if not any_known:
+        msg += f"No {kind} functions are currently registered!"
     else:
-        listed = ", ".join(f"'{n}'" for n in sorted(known))
-        msg += f"The following are the known {kind} functions: {listed}."
+        msg += f"The following are the known {kind} functions: '" + "', '".join(sorted(known)) \
+            + "'."
     hint = did_you_mean(name, known)
     if hint:
         msg += hint

@@ -27,7 +27,7 @@ from .. import _payloads
 from .. import _protocol as p
 from .. import _wire as w
 from .. import policy as _policy
-from .._replay import Slot, SlotKind
+from .._replay import Slot, SlotKind, UnknownCall
 from .._guard import Guard
 from .._worker_failure import activity_failure, exception_details, worker_message
 from .._guard import on_worker as on_guard_worker
@@ -154,6 +154,8 @@ class Scheduler:
         # host.json versioning (defaultVersion and the match/failure strategies); None: off.
         self.versioning: Optional[VersioningSettings] = None
         self.rejected: Dict[str, str] = {}  # instance id -> why its work items are abandoned
+        # What each execution's replay asks about every call (_replay.ReplayShim._ignored).
+        self.unknown_call: UnknownCall = _unknown_call(registry)
 
     # -- small services --------------------------------------------------------------
     @property
@@ -220,7 +222,8 @@ class Scheduler:
                 "wait for it, terminate it, or use another id.")
         if version is None and self.versioning is not None:
             version = self.versioning.default_version  # ext: new instances get defaultVersion
-        execution = Execution(instance_id, self.new_id(), orch.name, input_text)
+        execution = Execution(instance_id, self.new_id(), orch.name, input_text,
+                              unknown_call=self.unknown_call)
         inst = Instance(instance_id, orch.name, orch.handle, execution, parent, version,
                         self.clock.now)
         self.instances[instance_id] = inst
@@ -716,7 +719,8 @@ class Scheduler:
                 except ValueError:
                     entity = str(slot.action.get("instanceId"))
                 if entity.lower() not in reg.entities:
-                    return missing_function_text(entity, "entity", reg.entity_names())
+                    return missing_function_text(entity, "entity", reg.entity_names(),
+                                                 orchestrators=reg.orchestrator_names())
         return None
 
     def _schedule(self, inst: Instance, slots: List[Slot],
@@ -786,7 +790,7 @@ class Scheduler:
         inst.status = Status.ContinuedAsNew
         old = inst.execution
         inst.execution = Execution(inst.instance_id, self.new_id(), inst.orchestrator, new_input,
-                                   old.number + 1)
+                                   old.number + 1, self.unknown_call)
         # The batch's events that came after the continue-as-new are carried over (dtfx: into
         # the new execution's first episode, ahead of what is still queued); events still
         # queued go to the new execution too; completions of the old one are dropped when
@@ -963,6 +967,31 @@ class Scheduler:
             event = w.task_failed(stamp, slot.seq, message, exception_details(message))
         if not inst.terminal:
             self.post(inst, event, work.execution_id)
+
+
+def _unknown_call(registry: Registry) -> UnknownCall:
+    """The extension's ``ThrowIfFunctionDoesNotExist``, asked of the live registry.
+
+    A closure, not a bound method: copying a replay shim (faults' snapshots) must
+    not copy the registry with it.
+    """
+    def unknown(kind: SlotKind, name: Optional[str]) -> Optional[str]:
+        key = (name or "").lower()
+        if kind is _ACTIVITY_SLOT:
+            if key in registry.activities:
+                return None
+            return missing_function_text(name, "activity", registry.activity_names(),
+                                         registry.orchestrator_names())
+        if kind is _SUB_SLOT:
+            if key in registry.orchestrators:
+                return None
+            return missing_function_text(name, "orchestrator", registry.orchestrator_names(),
+                                         registry.activity_names())
+        if key in registry.entities:
+            return None
+        return missing_function_text(name, "entity", registry.entity_names(),
+                                     orchestrators=registry.orchestrator_names())
+    return unknown
 
 
 def _numbered(inst: Instance, event: Dict[str, Any]) -> Dict[str, Any]:

@@ -7,7 +7,8 @@ from pathlib import Path
 import azure.durable_functions as df
 import pytest
 
-from durable_testkit import EventType, InMemoryRuntime, OrchestrationRuntimeStatus as S
+from durable_testkit import EventType, InMemoryRuntime, OrchestrationStuck
+from durable_testkit import OrchestrationRuntimeStatus as S
 from durable_testkit._host import entities as _entities
 from entity_functions import counter
 
@@ -100,22 +101,26 @@ def test_failed_operation_reaches_the_caller_as_an_exception(rt: InMemoryRuntime
     assert responses == ['{"result": "\\"cannot go on\\"", "exceptionType": "Error"}']
 
 
-def test_call_to_unknown_entity_fails_the_orchestration(rt: InMemoryRuntime) -> None:
-    # ext: CallEntityAsync checks the entity name before the shim's try/await, so the
-    # orchestration fails even though the user's code would catch a failed call.
+def test_call_to_unknown_entity_is_ignored_as_the_extension_ignores_it(
+        rt: InMemoryRuntime) -> None:
+    # ext: CallEntityAsync goes through the async CallDurableTaskFunctionAsync, whose name
+    # check faults the task the shim awaits and ignores: nothing is sent, the call never
+    # answers, and the orchestrator's except never runs.
     def orch(ctx: df.DurableOrchestrationContext):
         try:
             yield ctx.call_entity(df.EntityId("Countr", "k"), "get")
-        except Exception as exc:  # never reached: the host fails the instance first
+        except Exception as exc:  # never reached
             return str(exc)
 
     rt.register_orchestrator("orch", orch)
-    result = rt.run("orch")
-    assert result.runtime_status == S.Failed
-    assert result.error == (
-        "Orchestrator function 'orch' failed: The function 'countr' doesn't exist, is "
-        "disabled, or is not an entity function. Additional info: The following are the "
-        "known entity functions: 'counter'. Did you mean 'counter'?")
+    iid = rt.start("orch")
+    with pytest.raises(OrchestrationStuck) as info:
+        rt.wait(iid)
+    assert rt.status(iid).runtime_status == S.Running
+    assert ("the entity call to 'countr', which the host never scheduled: The function 'countr' "
+            "doesn't exist, is disabled, or is not an entity function. Additional info: The "
+            "following are the known entity functions: 'counter'. Did you mean 'counter'?"
+            ) in str(info.value)
 
 
 def test_signal_to_unknown_entity_fails_the_orchestration(rt: InMemoryRuntime) -> None:
@@ -184,3 +189,20 @@ def test_thousand_signals_from_a_hundred_concurrent_orchestrations(rt: InMemoryR
     assert all(r.output >= sum(range(n * 10, n * 10 + 10)) for n, r in enumerate(results))
     status = _entities.entity_status(rt._core, COUNTER)
     assert status is not None and status.operations_run == 1100
+
+
+def test_unknown_entity_text_with_no_entities_lists_none_as_the_extension_does() -> None:
+    # ext GetInvalidEntityFunctionMessage tests whether any *orchestrator* is known before it
+    # lists the (here empty) entities, so the text names an empty list.
+    def orch(ctx: df.DurableOrchestrationContext):
+        ctx.signal_entity(df.EntityId("nothing", "k"), "add", 1)
+        return "sent"
+        yield  # a generator
+
+    bare = InMemoryRuntime()
+    bare.register_orchestrator("orch", orch)
+    result = bare.run("orch")
+    assert result.error == (
+        "Orchestrator function 'orch' failed: The function 'nothing' doesn't exist, is "
+        "disabled, or is not an entity function. Additional info: The following are the "
+        "known entity functions: ''.")

@@ -403,15 +403,59 @@ def test_output_that_is_not_json_fails_the_instance() -> None:
     assert result.error == "Orchestrator function 's' failed: Object of type set is not JSON serializable"
 
 
-def test_unknown_activity_fails_with_the_hosts_message_and_a_suggestion() -> None:
+def test_a_call_to_an_unknown_activity_is_ignored_as_the_extension_ignores_it() -> None:
+    # ext: ThrowIfFunctionDoesNotExist runs inside the async CallDurableTaskFunctionAsync, so
+    # it faults the task, which OutOfProcOrchestrationShim awaits under "silently ignore":
+    # nothing is scheduled and the instance waits forever (durable-python#132).
     def typo(context):
         yield context.call_activity("ehco", 1)
 
-    result = make(typo=typo).run("typo")
-    assert result.error == (
-        "Orchestrator function 'typo' failed: The function 'ehco' doesn't exist, is disabled, "
-        "or is not an activity function. Additional info: The following are the known activity "
-        "functions: 'echo'. Did you mean 'echo'?")
+    rt = make(typo=typo)
+    iid = rt.start("typo")
+    with pytest.raises(OrchestrationStuck) as info:
+        rt.wait(iid)
+    assert rt.status(iid).runtime_status == S.Running
+    assert "TaskScheduled" not in types_of(rt.status(iid))
+    message = str(info.value)
+    assert ("the activity call to 'ehco', which the host never scheduled: The function 'ehco' "
+            "doesn't exist, is disabled, or is not an activity function. Additional info: The "
+            "following are the known activity functions: 'echo'. Did you mean 'echo'?") in message
+    assert "in Azure this instance would stay Running forever" in message
+
+
+def test_an_ignored_call_uses_no_sequence_number_and_the_rest_still_runs() -> None:
+    def fan(context):
+        results = yield context.task_all([context.call_activity("nope", 1),
+                                          context.call_activity("echo", 2)])
+        return results
+
+    rt = make(fan=fan)
+    iid = rt.start("fan")
+    rt.run_until_idle()
+    scheduled = [e for e in rt.history(iid).events if type(e).__name__ == "TaskScheduled"]
+    assert [(e.event_id, e.name) for e in scheduled] == [(0, "echo")]
+    assert [c.name for c in rt.activity_calls] == ["echo"]
+    assert rt.status(iid).runtime_status == S.Running  # task_all waits for 'nope' forever
+
+
+def test_an_unknown_sub_orchestrator_is_ignored_too() -> None:
+    def parent(context):
+        return (yield context.call_sub_orchestrator("chidl", 1))
+
+    rt = make(parent=parent)
+    with pytest.raises(OrchestrationStuck, match="the sub-orchestration call to 'chidl'"):
+        rt.run("parent")
+
+
+def test_with_nothing_registered_the_text_says_so() -> None:
+    def calls(context):
+        yield context.call_activity("anything", 1)
+
+    rt = InMemoryRuntime()
+    rt.register_orchestrator("calls", calls)
+    with pytest.raises(OrchestrationStuck, match="Additional info: No activity functions are "
+                                                 "currently registered!"):
+        rt.run("calls")
 
 
 def test_starting_an_unknown_orchestrator_suggests_the_closest_name() -> None:
