@@ -244,6 +244,13 @@ def _start(rt: RuntimePort, name: str, instance_id: Optional[str], q: Dict[str, 
         # ext: HttpApiHandler answers 400 with GetInvalidOrchestratorFunctionMessage.
         return _error(400, missing_function_text(name, "orchestrator", exc.known))
     except InvalidOperationError as exc:
+        if exc.existing_status is not None:
+            # dtfx (Azure Storage, ThrowExceptionOnInvalidDedupeStatus): the start finds the id
+            # in a dedupe status (NonRunningStates: any non-terminal one) and throws
+            # OrchestrationAlreadyExistsException, an InvalidOperationException: the catch-all.
+            return _host_error(f"An Orchestration instance with the status "
+                               f"{exc.existing_status} already exists.",
+                               "DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException")
         return _error(400, str(exc))
     timeout = _seconds(q.get("timeout"))
     interval = _seconds(q.get("pollinginterval"))
@@ -416,10 +423,15 @@ def _lifecycle(rt: RuntimePort, op: str, instance_id: str, reason: str) -> Respo
         # ext: the DurableClient's InvalidOperationException reaches HandleRequestAsync's
         # catch-all, which answers 500 with this message (the SDK client then raises "The
         # operation failed with an unexpected status code 500").
-        body = {"Message": "Something went wrong while processing your request",
-                "ExceptionMessage": str(exc), "ExceptionType": "System.InvalidOperationException"}
-        return 500, dict(_JSON), json.dumps(body)
+        return _host_error(str(exc), "System.InvalidOperationException")
     return 202, dict(_JSON), ""
+
+
+def _host_error(message: str, exception_type: str) -> Response:
+    """HandleRequestAsync's catch-all: 500 with the exception's message and type."""
+    body = {"Message": "Something went wrong while processing your request",
+            "ExceptionMessage": message, "ExceptionType": exception_type}
+    return 500, dict(_JSON), json.dumps(body)
 
 
 def _rewind(rt: RuntimePort, instance_id: str) -> Response:

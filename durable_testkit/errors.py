@@ -247,7 +247,15 @@ class HttpHandlerMissing(DurableTestkitError):
 
 
 class InvalidOperationError(DurableTestkitError):
-    """An API was used in a way the Durable host does not allow (e.g. a reused instance id)."""
+    """An API was used in a way the Durable host does not allow (e.g. a reused instance id).
+
+    Attributes:
+        existing_status: when a start was refused because its instance id is in use,
+            the status of the instance that holds it (the management API answers as
+            DTFx's ``OrchestrationAlreadyExistsException`` does); else None.
+    """
+
+    existing_status: Optional[str] = None
 
 
 class UnknownRouteError(DurableTestkitError, LookupError):

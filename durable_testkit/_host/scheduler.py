@@ -216,10 +216,12 @@ class Scheduler:
                 f"Instance ID '{instance_id}' starts with '@', which is reserved for entities.")
         existing = self.instances.get(instance_id)
         if existing is not None and not existing.terminal:
-            raise InvalidOperationError(
+            refused = InvalidOperationError(
                 f"An orchestration with instance id '{instance_id}' already exists and is "
                 f"{existing.status.value}. Instance ids must be unique among running instances; "
                 "wait for it, terminate it, or use another id.")
+            refused.existing_status = existing.status.value
+            raise refused
         if version is None and self.versioning is not None:
             version = self.versioning.default_version  # ext: new instances get defaultVersion
         execution = Execution(instance_id, self.new_id(), orch.name, input_text,

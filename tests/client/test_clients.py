@@ -68,8 +68,13 @@ def test_start_new_with_the_id_of_a_running_instance_fails(client) -> None:
         await client.start_new("approval", "dup")
         await client.start_new("approval", "dup")
 
-    with pytest.raises(Exception, match="already exists"):
+    # dtfx's OrchestrationAlreadyExistsException reaches HttpApiHandler's catch-all: 500, and
+    # the SDK raises with the error body it got.
+    with pytest.raises(Exception, match="An Orchestration instance with the status Pending "
+                                        "already exists.") as info:
         run(go())
+    assert "Something went wrong while processing your request" in str(info.value)
+    assert "OrchestrationAlreadyExistsException" in str(info.value)
 
 
 def test_get_status_of_unknown_instance_is_falsy(client) -> None:
