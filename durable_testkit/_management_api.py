@@ -308,7 +308,7 @@ def _status(rt: RuntimePort, instance_id: str, q: Dict[str, str], origin: str) -
         code = 202
         headers["Location"] = management_payload(origin, instance_id,
                                                   task_hub=task_hub(rt))["statusQueryGetUri"]
-        headers["Retry-After"] = "10"
+        headers["Retry-After"] = "5"  # ext HandleGetStatusRequestAsync (the check-status answer: 10)
     return code, headers, json.dumps(body)
 
 
@@ -505,16 +505,21 @@ def _status_json(rt: RuntimePort, result: Any, *, show_input: bool, show_history
         "lastUpdatedTime": _stamp(result.last_updated_time),
     }
     if show_history:
-        out["historyEvents"] = history_events(result.history.to_wire(), show_history_output)
+        out["historyEvents"] = history_events(result.history.to_wire(), show_history_output,
+                                              show_input)
     return out
 
 
-def history_events(wire: List[Dict[str, Any]], show_output: bool) -> List[Dict[str, Any]]:
-    """Shape a history like the extension's ``historyEvents`` (``ConvertHistoryToJArray``).
+def history_events(wire: List[Dict[str, Any]], show_output: bool,
+                   show_input: bool = True) -> List[Dict[str, Any]]:
+    """Shape a history as the extension's ``historyEvents`` (``DurableClient.GetDurableOrchestrationStatusAsync``).
 
-    Names instead of numbers, scheduling events folded into their completions
-    (``FunctionName``, ``ScheduledTime``), OrchestratorStarted/Completed dropped,
-    results shown only with ``showHistoryOutput``.
+    Names instead of numbers; each completion takes its scheduling event's
+    ``FunctionName``, ``ScheduledTime`` and (with ``showInput``) ``Input``, and
+    that scheduling event is dropped; OrchestratorStarted/Completed are dropped;
+    ``Result`` of completions and of ExecutionCompleted only with
+    ``showHistoryOutput`` (then parsed JSON), ``Input`` fields only with
+    ``showInput`` (as the JSON text the history holds).
     """
     names = {v: k for k, v in vars(p).items()
              if k.isupper() and isinstance(v, int) and k in _EVENT_NAMES}
@@ -523,14 +528,13 @@ def history_events(wire: List[Dict[str, Any]], show_output: bool) -> List[Dict[s
     out: List[Dict[str, Any]] = []
     for e in wire:
         kind: Any = e.get("EventType")
-        item = {k: v for k, v in e.items() if k not in ("EventId", "IsPlayed", "EventType")}
-        item = {"EventType": _EVENT_NAMES.get(names.get(kind, ""), str(kind)), **item}
         if kind in (p.ORCHESTRATOR_STARTED, p.ORCHESTRATOR_COMPLETED):
             continue
+        item = {k: v for k, v in e.items() if k not in ("EventId", "IsPlayed", "EventType")}
+        item = {"EventType": _EVENT_NAMES.get(names.get(kind, ""), str(kind)), **item}
         if kind in (p.TASK_SCHEDULED, p.SUB_ORCHESTRATION_CREATED):
             item.pop("Version", None)
-            item.pop("Input", None)
-            scheduled[(str(kind), e.get("EventId", -1))] = (len(out), item)
+            scheduled[(str(kind), e.get("EventId", -1))] = (len(out), dict(item))
         elif kind in (p.TASK_COMPLETED, p.TASK_FAILED, p.SUB_ORCHESTRATION_COMPLETED,
                       p.SUB_ORCHESTRATION_FAILED):
             source = p.TASK_SCHEDULED if kind in (p.TASK_COMPLETED, p.TASK_FAILED) \
@@ -538,25 +542,32 @@ def history_events(wire: List[Dict[str, Any]], show_output: bool) -> List[Dict[s
             found = scheduled.pop((str(source), item.pop("TaskScheduledId", -1)), None)
             if found is not None:
                 drop.add(found[0])
-                item["FunctionName"] = found[1].get("Name")
                 item["ScheduledTime"] = found[1].get("Timestamp")
-            if "Result" in item:
-                item["Result"] = w.loads(item["Result"]) if show_output else None
-                if not show_output:
-                    del item["Result"]
+                item["FunctionName"] = found[1].get("Name")
+                if show_input:
+                    item["Input"] = found[1].get("Input")
+            if kind in (p.TASK_COMPLETED, p.SUB_ORCHESTRATION_COMPLETED):
+                if show_output:
+                    item["Result"] = w.loads(item.get("Result"))
+                else:
+                    item.pop("Result", None)
         elif kind == p.EXECUTION_STARTED:
-            item["FunctionName"] = item.pop("Name", None)
-            for key in ("OrchestrationInstance", "ParentInstance", "Version", "Tags", "Input"):
+            function_name = item.pop("Name", None)
+            for key in ("OrchestrationInstance", "ParentInstance", "Version", "Tags"):
                 item.pop(key, None)
+            item["FunctionName"] = function_name
         elif kind == p.EXECUTION_COMPLETED:
             status: Any = item.get("OrchestrationStatus")
             item["OrchestrationStatus"] = _DTFX_NAMES.get(status, status)
-            item["Result"] = w.loads(item.get("Result"))
+            if show_output:
+                item["Result"] = w.loads(item.get("Result"))
+            else:
+                item.pop("Result", None)
             item.pop("FailureDetails", None)
         elif kind == p.TIMER_FIRED:
             item.pop("TimerId", None)
-        elif kind in (p.EVENT_RAISED, p.EXECUTION_TERMINATED):
-            item["Input"] = w.loads(item.get("Input"))
+        if not show_input:
+            item.pop("Input", None)
         out.append(item)
     return [item for i, item in enumerate(out) if i not in drop]
 

@@ -34,7 +34,7 @@ def test_status_codes_follow_the_instance(rt: InMemoryRuntime) -> None:
     assert pending["runtimeStatus"] == "Pending"  # a query never runs work
     rt.run_until_idle()
     status, headers, text = handle(rt, "GET", f"{HOOK}/instances/{waiting}")
-    assert status == 202 and "Location" in headers and headers["Retry-After"] == "10"
+    assert status == 202 and "Location" in headers and headers["Retry-After"] == "5"
     assert json.loads(text)["runtimeStatus"] == "Running"
     failed = _start(rt, "fails")["id"]
     rt.run_until_idle()
@@ -76,6 +76,45 @@ def test_bad_requests(rt: InMemoryRuntime) -> None:
     assert status == 400
     assert handle(rt, "GET", f"{RPC}/instances/", "createdTimeFrom=yesterday")[0] == 400
     assert handle(rt, "DELETE", f"{RPC}/instances/")[0] == 400
+
+
+def _history(rt: InMemoryRuntime, iid: str, query: str) -> list:
+    status, _, text = handle(rt, "GET", f"{HOOK}/instances/{iid}", query)
+    assert status == 200, text
+    return json.loads(text)["historyEvents"]
+
+
+def test_history_events_are_shaped_as_the_extension_shapes_them(rt: InMemoryRuntime) -> None:
+    # ext DurableClient.GetDurableOrchestrationStatusAsync: completions take the scheduling
+    # event's FunctionName, ScheduledTime and (showInput) Input; Results only with
+    # showHistoryOutput; ExecutionStarted keeps its Input.
+    iid = _start(rt, "hello_sequence")["id"]
+    rt.wait(iid)
+    full = _history(rt, iid, "showHistory=true&showHistoryOutput=true")
+    assert [e["EventType"] for e in full] == ["ExecutionStarted"] + ["TaskCompleted"] * 3 + [
+        "ExecutionCompleted"]
+    started, first, done = full[0], full[1], full[-1]
+    assert started["FunctionName"] == "hello_sequence" and "Input" in started
+    assert "OrchestrationInstance" not in started and "Name" not in started
+    assert (first["FunctionName"], first["Input"], first["Result"]) == (
+        "say_hello", '"Tokyo"', "Hello Tokyo!")
+    assert "ScheduledTime" in first and "TaskScheduledId" not in first
+    assert done["Result"] == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]
+    assert done["OrchestrationStatus"] == "Completed"
+    bare = _history(rt, iid, "showHistory=true")  # showInput defaults to true
+    assert "Result" not in bare[1] and "Result" not in bare[-1]
+    assert bare[1]["Input"] == '"Tokyo"'
+    no_input = _history(rt, iid, "showHistory=true&showHistoryOutput=true&showInput=false")
+    assert not any("Input" in e for e in no_input)
+
+
+def test_history_events_keep_event_inputs_as_text(rt: InMemoryRuntime) -> None:
+    iid = _start(rt, "approval")["id"]
+    rt.run_until_idle()
+    rt.raise_event(iid, "Approve", {"ok": True})
+    rt.wait(iid)
+    raised = [e for e in _history(rt, iid, "showHistory=true") if e["EventType"] == "EventRaised"]
+    assert raised[0]["Input"] == '{"ok": true}'  # the extension leaves the JSON text as it is
 
 
 def test_purge_by_filter_answers_as_the_extension(rt: InMemoryRuntime) -> None:
