@@ -272,7 +272,8 @@ class _Retry(_Node):
     """DTFx's RetryInterceptor: attempt, on failure a timer, then attempt again.
 
     A timer follows every failed attempt, the last one included; only when it
-    fires does the failure surface (the SDK waits for the same extra timer).
+    fires does the failure surface (the SDK waits for the same extra timer). That
+    last one fires at once.
     """
 
     __slots__ = ("kind", "name", "action", "max_attempts", "interval", "attempts",
@@ -302,12 +303,15 @@ class _Retry(_Node):
         if not child.failed:
             self._finish(False, shim)
             return
-        if self.interval <= timedelta(0):
-            self._finish(True, shim)
+        last = self.attempts >= self.max_attempts
+        if not last and self.interval <= timedelta(0):
+            self._finish(True, shim)  # dtfx: no delay to wait, so no more attempts
             return
+        # dtfx RetryInterceptor (since core 2.7, #661): after the last attempt a "dummy timer
+        # for back-compat" that fires at once, so the failure surfaces without another wait.
+        delay = timedelta(0) if last else min(self.interval, p.MAX_SHORT_TIMER)
         self.on_timer = True
-        self.current = shim.allocate_timer(shim.now() + min(self.interval, p.MAX_SHORT_TIMER),
-                                           self, retry_of=self.name)
+        self.current = shim.allocate_timer(shim.now() + delay, self, retry_of=self.name)
 
     def waiting_for(self, shim: "ReplayShim") -> List[str]:
         if self.done or self.current is None:

@@ -110,6 +110,19 @@ def retrying(context):
         return "gave up: " + str(e).splitlines()[0]
 
 
+def test_the_timer_after_the_last_attempt_fires_at_once() -> None:
+    # dtfx RetryInterceptor: after the last failed attempt a "dummy timer for back-compat" at
+    # CurrentUtcDateTime, so the failure surfaces without waiting another interval.
+    rt = make(retrying=retrying)
+    rt.mock_activity("flaky", side_effect=ValueError("always"))
+    result = rt.run("retrying")
+    assert result.output.startswith("gave up: Activity function 'flaky' failed:")
+    timers = [e for e in result.history.events if type(e).__name__ == "TimerCreated"]
+    assert [e.fire_at - e.timestamp for e in timers] == [
+        timedelta(seconds=5), timedelta(seconds=5), timedelta(0)]
+    assert rt.now - result.created_time == timedelta(seconds=10)  # two waits, not three
+
+
 def test_retry_records_timers_as_the_host_does() -> None:
     rt = make(retrying=retrying)
     rt.mock_activity("flaky", side_effect=[ValueError("one"), ValueError("two"), "ok"])
