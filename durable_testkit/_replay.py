@@ -367,8 +367,10 @@ class ReplayShim:
     """Replays one execution's action list against its history, as the extension does."""
 
     def __init__(self, instance_id: str, execution_id: str, orchestrator: str,
-                 unknown_call: Optional["UnknownCall"] = None) -> None:
+                 unknown_call: Optional["UnknownCall"] = None,
+                 parent_instance_id: Optional[str] = None) -> None:
         self.instance_id = instance_id
+        self.parent_instance_id = parent_instance_id
         # The host's registry, asked about each call (None: every function is known).
         self.unknown_call = unknown_call
         self.ignored: List[str] = []  # calls the host ignored, for stuck-instance messages
@@ -458,7 +460,7 @@ class ReplayShim:
             return self._atomic(_ACTIVITY, p.HTTP_ACTIVITY_NAME, action)
         if t == p.CALL_SUB_ORCHESTRATOR:
             name = action.get("functionName")
-            return (self._ignored(_SUB_ORCHESTRATION, name)
+            return (self._ignored(_SUB_ORCHESTRATION, name, action)
                     or self._atomic(_SUB_ORCHESTRATION, name, action))
         if t == p.CREATE_TIMER:
             fire_at = p.parse_timestamp(action["fireAt"])
@@ -471,7 +473,7 @@ class ReplayShim:
             return node
         if t in (p.CALL_ACTIVITY_WITH_RETRY, p.CALL_SUB_ORCHESTRATOR_WITH_RETRY):
             kind = _ACTIVITY if t == p.CALL_ACTIVITY_WITH_RETRY else _SUB_ORCHESTRATION
-            ignored = self._ignored(kind, action.get("functionName"))
+            ignored = self._ignored(kind, action.get("functionName"), action)
             if ignored is not None:
                 return ignored
             retry = _Retry(kind, action)
@@ -518,7 +520,8 @@ class ReplayShim:
             f"Received an unexpected action type from the out-of-proc function: '${t}'.",
             -1, "a known action type", repr(action))
 
-    def _ignored(self, kind: SlotKind, name: Optional[str]) -> Optional[_Node]:
+    def _ignored(self, kind: SlotKind, name: Optional[str],
+                 action: Optional[Dict[str, Any]] = None) -> Optional[_Node]:
         """A call to a function the host does not know: a faulted task, nothing scheduled.
 
         ext: ``CallDurableTaskFunctionAsync`` is async, so ``ThrowIfFunctionDoesNotExist``
@@ -527,22 +530,37 @@ class ReplayShim:
         ignore": no sequence number is used, nothing is scheduled, the replay moves on,
         and the orchestrator waits for an answer that never comes.
         """
-        if self.unknown_call is None:
-            return None
-        problem = self.unknown_call(kind, name)
+        problem = self.unknown_call(kind, name) if self.unknown_call is not None else None
+        if problem is None and kind is _SUB_ORCHESTRATION and action is not None:
+            problem = self._refused_child_id(action.get("instanceId"))
         if problem is None:
             return None
         what = {_ACTIVITY: "activity", _SUB_ORCHESTRATION: "sub-orchestration"}.get(
             kind, "entity")
         note = (f"the {what} call to '{name}', which the host never scheduled: {problem} The "
-                "extension ignores a call to a function it does not know, so in Azure this "
-                "instance would stay Running forever")
+                "extension ignores a call it refuses (its check faults the task the "
+                "out-of-proc shim awaits and ignores), so in Azure this instance would stay "
+                "Running forever")
         if note not in self.ignored:
             self.ignored.append(note)
         node = _Node()
         node.done = True
         node.failed = True
         return node
+
+    def _refused_child_id(self, child_id: Any) -> Optional[str]:
+        """ext CallDurableTaskFunctionAsync's checks of a sub-orchestration's instance id."""
+        if not isinstance(child_id, str) or not child_id:
+            return None
+        own = {self.instance_id.lower()}
+        if self.parent_instance_id:
+            own.add(self.parent_instance_id.lower())
+        if child_id.lower() in own:
+            return (f"The instance ID of a sub-orchestration must be different than the instance "
+                    f"ID of a parent orchestration ('{child_id}').")
+        if child_id.startswith("@"):
+            return f"Orchestration instance ids must not start with @ ('{child_id}')."
+        return None
 
     def _allocate(self, kind: SlotKind, name: Optional[str], action: Dict[str, Any],
                   fire_at: Optional[datetime] = None, attempt: int = 1) -> Slot:

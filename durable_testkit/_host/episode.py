@@ -176,7 +176,7 @@ def _replay(execution: Execution, actions: List[Dict[str, Any]], base: int, inst
         return execution.shim.feed(actions, enumerate(history[base:], base))
     # The SDK produced different earlier actions: replay everything, checking history.
     shim = ReplayShim(instance_id, execution.execution_id, orchestrator,
-                      execution.shim.unknown_call)
+                      execution.shim.unknown_call, execution.shim.parent_instance_id)
     slots = shim.feed(actions, enumerate(history))
     execution.shim = shim
     return slots
@@ -251,7 +251,7 @@ def replay_events(handle: Callable[[str], str], wire: List[Dict[str, Any]], *,
     instance = started.get("OrchestrationInstance") or {}
     parent = (started.get("ParentInstance") or {}).get("OrchestrationInstance") or {}
     execution = Execution(instance_id, instance.get("ExecutionId") or "", orchestrator,
-                          started.get("Input"))
+                          started.get("Input"), parent_instance_id=parent.get("InstanceId"))
     if text is not None:
         # Every event is played already: the actions of the episodes that played them
         # are unknown, so the replay checks them all.

@@ -48,7 +48,8 @@ class Execution:
 
     def __init__(self, instance_id: str, execution_id: str, orchestrator: str,
                  input_text: Optional[str], number: int = 1,
-                 unknown_call: Optional[UnknownCall] = None) -> None:
+                 unknown_call: Optional[UnknownCall] = None,
+                 parent_instance_id: Optional[str] = None) -> None:
         self.execution_id = execution_id
         self.input_text = input_text
         self.number = number
@@ -57,7 +58,8 @@ class Execution:
         # handle gets this very list (_sdk.episode_context), so an event is never
         # changed in place once appended; marking it played replaces it with a copy.
         self.history: List[Dict[str, Any]] = []
-        self.shim = ReplayShim(instance_id, execution_id, orchestrator, unknown_call)
+        self.shim = ReplayShim(instance_id, execution_id, orchestrator, unknown_call,
+                               parent_instance_id)
         self.last_actions: List[Dict[str, Any]] = []
         # The JSON text of last_actions in the SDK's answer, and the list it belongs to:
         # the next answer is parsed from where this text ends (_sdk.invoke_orchestrator).

@@ -460,6 +460,31 @@ def test_an_unknown_sub_orchestrator_is_ignored_too() -> None:
         rt.run("parent")
 
 
+def test_a_sub_orchestration_reusing_its_parents_id_is_ignored_as_the_extension_ignores_it(
+        ) -> None:
+    # ext CallDurableTaskFunctionAsync: "The instance ID of a sub-orchestration must be
+    # different than the instance ID of a parent orchestration." (checked against the caller's
+    # own id and its parent's), thrown in the async method, so the shim ignores it.
+    def parent(context):
+        return (yield context.call_sub_orchestrator("child", None, "p1"))
+
+    def child(context):
+        return (yield context.call_sub_orchestrator("leaf", None, "P1"))  # the caller's parent
+
+    rt = make(parent=parent, child=child, leaf=lambda context: "never")
+    iid = rt.start("parent", instance_id="top")
+    rt.run_until_idle()
+    assert rt.status(iid).runtime_status == S.Running
+    with pytest.raises(OrchestrationStuck, match="must be different than the instance ID of a "
+                                                 "parent orchestration"):
+        rt.wait("p1")  # the child, whose call to 'leaf' was ignored
+    assert "SubOrchestrationInstanceCreated" not in types_of(rt.status("p1"))
+    rt2 = make(parent=parent, child=child)
+    rt2.start("parent", instance_id="p1")  # its own id
+    with pytest.raises(OrchestrationStuck, match=r"the sub-orchestration call to 'child'.*\('p1'\)"):
+        rt2.wait("p1")
+
+
 def test_with_nothing_registered_the_text_says_so() -> None:
     def calls(context):
         yield context.call_activity("anything", 1)
