@@ -84,6 +84,7 @@ class Instance:
         self.status = Status.Pending
         self.output: Any = None
         self.custom_status: Any = None
+        self.carry_status = False  # continued as new: the next episode keeps custom_status
         self.error: Optional[str] = None
         self.failure_details: Optional[NonDeterminism] = None
         self.failure_text: Optional[str] = None

@@ -606,8 +606,12 @@ class Scheduler:
             self._fail(inst, ND_PREFIX + nd.detail, closing)
             self._close(inst, base, closing)
             return
-        if outcome.custom_status is not None:
+        # dtfx: each episode's status is what the orchestrator set in it (the SDK leaves out a
+        # falsy one), so a status not set again is cleared; only the first episode of an
+        # execution that continued as new keeps the one before (carryOverStatus).
+        if outcome.custom_status is not None or not inst.carry_status:
             inst.custom_status = outcome.custom_status
+        inst.carry_status = False
         if len(outcome.actions) > self.limits.max_actions:
             self._fail(inst, f"Orchestrator function '{name}' failed: the orchestration "
                        f"produced {len(outcome.actions)} actions, more than the maximum of "
@@ -789,6 +793,7 @@ class Scheduler:
         self._close(inst, base, closing)
         inst.previous_executions.append(inst.execution.history)
         inst.status = Status.ContinuedAsNew
+        inst.carry_status = True
         old = inst.execution
         inst.execution = Execution(inst.instance_id, self.new_id(), inst.orchestrator, new_input,
                                    old.number + 1, self.unknown_call,

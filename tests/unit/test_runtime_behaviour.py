@@ -101,6 +101,62 @@ def test_an_event_buffered_before_the_continue_as_new_is_dropped() -> None:
     assert rt.wait(iid).output == "late"
 
 
+def _episodes_a_minute_apart(**orchestrators) -> InMemoryRuntime:
+    rt = InMemoryRuntime()
+    for name, fn in orchestrators.items():
+        rt.register_orchestrator(name, fn)
+    rt.register_activity("slow", lambda x: x, duration=timedelta(minutes=1))
+    return rt
+
+
+def test_a_custom_status_not_set_again_in_an_episode_is_cleared() -> None:
+    # dtfx TaskOrchestrationDispatcher: runtimeState.Status = result?.CustomStatus every
+    # episode, and the SDK leaves a falsy status out: one set only while not replaying, or
+    # set to 0, is gone after the next episode.
+    def steps(context):
+        if not context.is_replaying:
+            context.set_custom_status("fresh")
+        yield context.call_activity("slow", 1)
+        context.set_custom_status("one")
+        yield context.call_activity("slow", 2)
+        context.set_custom_status(0)
+        return "done"
+
+    rt = _episodes_a_minute_apart(steps=steps)
+    iid = rt.start("steps")
+    seen = []
+    rt.run_until_idle()
+    seen.append(rt.status(iid).custom_status)  # episode 1: "fresh"
+    rt.advance(timedelta(minutes=1))
+    seen.append(rt.status(iid).custom_status)  # episode 2 replays: "one" only
+    rt.advance(timedelta(minutes=1))
+    seen.append(rt.status(iid).custom_status)  # episode 3: 0, left out by the SDK
+    assert seen == ["fresh", "one", None]
+    assert rt.status(iid).output == "done"
+
+
+def carried(context):
+    n = context.get_input()
+    if n == 0:
+        context.set_custom_status("from the first execution")
+        context.continue_as_new(1)
+        return
+    yield context.call_activity("slow", n)
+    return n
+
+
+def test_the_first_episode_after_continue_as_new_keeps_the_status() -> None:
+    # dtfx: the new execution starts with the old status (carryOverStatus) if its first
+    # episode sets none; its later episodes set their own.
+    rt = _episodes_a_minute_apart(carried=carried)
+    iid = rt.start("carried", 0)
+    rt.run_until_idle()
+    assert rt.status(iid).custom_status == "from the first execution"
+    rt.advance(timedelta(minutes=1))
+    result = rt.status(iid)
+    assert (result.output, result.custom_status) == (1, None)
+
+
 # -------------------------------------------------------------- retries
 def retrying(context):
     opts = df.RetryOptions(first_retry_interval_in_milliseconds=5000, max_number_of_attempts=3)
