@@ -144,6 +144,14 @@ class Slot:
                f"'{self.name}' #{self.seq}"
 
 
+class ActionRefused(Exception):
+    """An action the extension throws on synchronously while replaying it: the instance fails.
+
+    The message is the .NET exception's (the host prefixes "Orchestrator function ...
+    failed: "), e.g. ``CallActivityWithRetryAsync`` given no retry options.
+    """
+
+
 class NonDeterminism(Exception):
     """Raised inside the interpreter; the host turns it into a failed instance."""
 
@@ -473,6 +481,10 @@ class ReplayShim:
             return node
         if t in (p.CALL_ACTIVITY_WITH_RETRY, p.CALL_SUB_ORCHESTRATOR_WITH_RETRY):
             kind = _ACTIVITY if t == p.CALL_ACTIVITY_WITH_RETRY else _SUB_ORCHESTRATION
+            if not action.get("retryOptions"):
+                # ext: Call{Activity,SubOrchestrator}WithRetryAsync are not async: their
+                # ArgumentNullException leaves the shim's loop and fails the orchestration.
+                raise ActionRefused("Value cannot be null. (Parameter 'retryOptions')")
             ignored = self._ignored(kind, action.get("functionName"), action)
             if ignored is not None:
                 return ignored

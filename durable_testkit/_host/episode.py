@@ -16,7 +16,7 @@ from .. import _fastjson
 from .. import _protocol as p
 from .. import _sdk
 from .. import _wire as w
-from .._replay import NonDeterminism, ReplayShim, Slot
+from .._replay import ActionRefused, NonDeterminism, ReplayShim, Slot
 from .._guard import Guard
 from ..errors import HistoryFormatError, RunawayOrchestrator
 from .records import Execution
@@ -129,6 +129,9 @@ def run_episode(execution: Execution, base: int, handle: Callable[[str], str], *
     try:
         slots = _replay(execution, resp.actions, base, instance_id, orchestrator,
                         resp.kept_prefix and not check_all, check_all)
+    except ActionRefused as refused:
+        return EpisodeOutcome(EpisodeEnd.FAILED, error=str(refused), actions=resp.actions,
+                              sdk_seconds=resp.sdk_seconds)
     except NonDeterminism as nd:
         if resp.error:
             # The orchestrator raised before it scheduled what the history holds (often on

@@ -179,6 +179,19 @@ def test_the_timer_after_the_last_attempt_fires_at_once() -> None:
     assert rt.now - result.created_time == timedelta(seconds=10)  # two waits, not three
 
 
+def test_retry_without_retry_options_fails_as_the_extension_does() -> None:
+    # The SDK leaves out falsy retry options; ext CallActivityWithRetryAsync then throws
+    # ArgumentNullException synchronously, outside the shim's try: the instance fails.
+    def orch(context):
+        return (yield context.call_activity_with_retry("echo", None, 1))
+
+    result = make(orch=orch).run("orch")
+    assert result.runtime_status == S.Failed
+    assert result.error == ("Orchestrator function 'orch' failed: Value cannot be null. "
+                            "(Parameter 'retryOptions')")
+    assert "TaskScheduled" not in types_of(result)
+
+
 def test_retry_records_timers_as_the_host_does() -> None:
     rt = make(retrying=retrying)
     rt.mock_activity("flaky", side_effect=[ValueError("one"), ValueError("two"), "ok"])
