@@ -707,6 +707,13 @@ class Scheduler:
                                    parent_info)
 
     def _check_functions(self, slots: List[Slot]) -> Optional[str]:
+        """Why the episode's new work cannot be scheduled, if it cannot.
+
+        Calls to unknown functions never get here (the replay ignores them, as the
+        extension does: ``unknown_call``); what does is a signal to an unknown entity,
+        which fails the orchestration, and a retry's later attempt of a function that
+        was unregistered since its first.
+        """
         reg = self.registry
         for slot in slots:
             kind = slot.kind
@@ -719,8 +726,8 @@ class Scheduler:
                     return missing_function_text(slot.name, "orchestrator",
                                                  reg.orchestrator_names(), reg.activity_names())
             elif kind is _EVENT_SLOT:
-                # ext: CallEntityAsync and SignalEntity check the entity name before the
-                # shim's try, so an unknown one fails the orchestration, call or signal.
+                # ext: SignalEntity waits on the name check and rethrows, outside the
+                # shim's try, so an unknown entity fails the orchestration.
                 try:
                     entity, _ = p.split_scheduler_id(slot.action.get("instanceId") or "")
                 except ValueError:
