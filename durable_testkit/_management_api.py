@@ -31,7 +31,8 @@ from . import _sdk
 from . import _wire as w
 from ._host.ports import RuntimePort
 from ._host.registry import missing_function_text
-from .errors import DurableTestkitError, InvalidOperationError, UnknownFunctionError
+from .errors import (DurableTestkitError, InvalidOperationError, UnknownFunctionError,
+                     UnknownInstanceError)
 from .status import TERMINAL_STATUSES
 from .status import OrchestrationRuntimeStatus as Status
 
@@ -61,10 +62,6 @@ REWIND_NOT_SUPPORTED = (
     "Rewind is not supported by durable-testkit's in-memory host: DTFx rewinds by rewriting "
     "the failed instance's history, which this host does not reproduce. Start a new instance "
     "with the same input instead (client.start_new), or test rewind against the real host.")
-
-RESTART_NOT_SUPPORTED = (
-    "Restart is not supported by durable-testkit's in-memory host yet. Start a new instance "
-    "with the old one's input instead (client.start_new).")
 
 _JSON = {"Content-Type": "application/json; charset=utf-8"}
 
@@ -221,7 +218,7 @@ def _route(rt: RuntimePort, method: str, route: Optional[List[str]], q: Dict[str
             if op == "rewind":
                 return _rewind(rt, instance_id)
             if op == "restart":
-                return 501, dict(_JSON), json.dumps(RESTART_NOT_SUPPORTED)
+                return _restart(rt, instance_id, q, origin)
     if head == "entities" and n == 3 and route[1]:
         if method == "POST":
             return _signal(rt, route[1], route[2], q.get("op", ""), body, headers)
@@ -265,6 +262,27 @@ def _start(rt: RuntimePort, name: str, instance_id: Optional[str], q: Dict[str, 
             return (500 if result.runtime_status == Status.Failed else 200), dict(_JSON), \
                 json.dumps(_status_json(rt, result, show_input=True))
     return _check_status(origin, instance_id, task_hub(rt))
+
+
+def _restart(rt: RuntimePort, instance_id: str, q: Dict[str, str], origin: str) -> Response:
+    """ext HandleRestartInstanceRequestAsync and DurableClient.RestartAsync.
+
+    The orchestrator starts again with the input the status query shows (the current
+    execution's), under a new id unless ``restartWithNewInstanceId=false``, whose start
+    then meets the same dedupe check as any start.
+    """
+    try:
+        result = rt.status(instance_id)
+    except UnknownInstanceError:
+        body = {"Message": "InstanceId does not match a valid orchestration instance.",
+                "ExceptionMessage": f"An orchestrastion with the instanceId {instance_id} was "
+                                    "not found.",  # sic: the extension's spelling
+                "ExceptionType": "System.ArgumentException"}
+        return 400, dict(_JSON), json.dumps(body)
+    same_id = q.get("restartwithnewinstanceid", "").strip().lower() == "false"
+    query = {k: v for k, v in q.items() if k in ("timeout", "pollinginterval")}
+    return _start(rt, result.name, instance_id if same_id else None, query,
+                  json.dumps(result.input), origin)
 
 
 def _decode_input(body: Optional[str]) -> Any:

@@ -344,8 +344,35 @@ def test_several_asyncio_runs_with_the_real_client(rt: InMemoryRuntime) -> None:
     assert len(run(client.get_status_all())) == 4
 
 
-def test_restart_is_not_supported(client) -> None:
+def _needs_restart(client) -> None:
     if not hasattr(client, "restart"):
         pytest.skip("this azure-functions-durable has no DurableOrchestrationClient.restart")
-    with pytest.raises(Exception, match="unexpected status code 501"):
+
+
+def test_restart_starts_the_orchestrator_again_with_its_input(client, rt) -> None:
+    # ext DurableClient.RestartAsync: a new instance (by default) with the status's input.
+    _needs_restart(client)
+    first = run(client.start_new("fan_out_fan_in", None, 3))
+    rt.wait(first)
+    payload = run(client.restart(first))
+    new_id = payload["id"]  # the SDK hands back the check-status payload it got
+    assert new_id != first
+    result = rt.wait(new_id)
+    assert (result.name, result.input, result.output) == ("fan_out_fan_in", 3, 12)
+
+
+def test_restart_under_the_same_id_is_refused_while_it_runs(client, rt) -> None:
+    _needs_restart(client)
+    iid = run(client.start_new("approval", "same"))
+    with pytest.raises(Exception, match="unexpected status code 500"):
+        run(client.restart(iid, restart_with_new_instance_id=False))
+    rt.terminate(iid, "done waiting")
+    payload = run(client.restart(iid, restart_with_new_instance_id=False))
+    assert payload["id"] == "same"
+    assert rt.status("same").runtime_status == Status.Pending  # a new execution, not yet run
+
+
+def test_restart_of_an_unknown_instance_is_a_bad_request(client) -> None:
+    _needs_restart(client)
+    with pytest.raises(Exception, match="unexpected status code 400"):
         run(client.restart("anything"))
