@@ -1,6 +1,8 @@
 """The rules every SDK swap follows, on a module of this test's own (not the SDK)."""
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import types
 from typing import Iterator
@@ -110,3 +112,13 @@ def test_a_class_attribute_is_read_as_stored_and_replaced_given_the_stock_one(
     assert Owner.make() == "ours"
     swap.uninstall()
     assert Owner.__dict__["make"] is stock_make and Owner.make() == "stock"
+
+
+def test_the_shared_opt_out_keeps_all_three_sdk_swaps_out() -> None:
+    code = ("import durable_testkit._sdk, durable_testkit._sdk_context as c, "
+            "durable_testkit._sdk_executor as e, durable_testkit._timestamps as t; "
+            "print(c.installed(), e.installed(), t.installed())")
+    for value, expected in (("1", ["False"] * 3), ("0", ["True"] * 3)):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=120, env={**os.environ, ENV_STOCK_SDK: value})
+        assert out.stdout.split() == expected, out.stderr
