@@ -364,7 +364,8 @@ _EVENT_ROLES: Dict[int, Tuple[_Role, Any]] = {
 UnknownCall = Callable[[SlotKind, Optional[str]], Optional[str]]
 
 
-def _entity_name(action: Dict[str, Any]) -> str:
+def entity_name_of(action: Dict[str, Any]) -> str:
+    """The entity an entity action addresses (its scheduler id ``@name@key``), as written."""
     try:
         return p.split_scheduler_id(action.get("instanceId") or "")[0]
     except ValueError:
@@ -503,7 +504,7 @@ class ReplayShim:
                 self.waiters.setdefault(key, deque()).append(waiter)
             return waiter
         if t == p.CALL_ENTITY:
-            ignored = self._ignored(_EVENT, _entity_name(action))
+            ignored = self._ignored(_EVENT, entity_name_of(action))
             if ignored is not None:
                 return ignored
             slot = self._allocate(_EVENT, "op", action)

@@ -27,7 +27,7 @@ from .. import _payloads
 from .. import _protocol as p
 from .. import _wire as w
 from .. import policy as _policy
-from .._replay import Slot, SlotKind, UnknownCall
+from .._replay import Slot, SlotKind, UnknownCall, entity_name_of
 from .._guard import Guard
 from .._worker_failure import activity_failure, exception_details, worker_message
 from .._guard import on_worker as on_guard_worker
@@ -710,31 +710,19 @@ class Scheduler:
         """Why the episode's new work cannot be scheduled, if it cannot.
 
         Calls to unknown functions never get here (the replay ignores them, as the
-        extension does: ``unknown_call``); what does is a signal to an unknown entity,
-        which fails the orchestration, and a retry's later attempt of a function that
-        was unregistered since its first.
+        extension does, asking the same ``unknown_call``); what does is a signal to an
+        unknown entity, which fails the orchestration (ext: ``SignalEntity`` waits on
+        the name check and rethrows, outside the shim's try), and a retry's later
+        attempt of a function that was unregistered since its first.
         """
-        reg = self.registry
         for slot in slots:
             kind = slot.kind
-            if kind is _ACTIVITY_SLOT and slot.name != p.HTTP_ACTIVITY_NAME:
-                if slot.name is None or slot.name.lower() not in reg.activities:
-                    return missing_function_text(slot.name, "activity", reg.activity_names(),
-                                                 reg.orchestrator_names())
-            elif kind is _SUB_SLOT:
-                if slot.name is None or slot.name.lower() not in reg.orchestrators:
-                    return missing_function_text(slot.name, "orchestrator",
-                                                 reg.orchestrator_names(), reg.activity_names())
-            elif kind is _EVENT_SLOT:
-                # ext: SignalEntity waits on the name check and rethrows, outside the
-                # shim's try, so an unknown entity fails the orchestration.
-                try:
-                    entity, _ = p.split_scheduler_id(slot.action.get("instanceId") or "")
-                except ValueError:
-                    entity = str(slot.action.get("instanceId"))
-                if entity.lower() not in reg.entities:
-                    return missing_function_text(entity, "entity", reg.entity_names(),
-                                                 orchestrators=reg.orchestrator_names())
+            if kind is _TIMER_SLOT or slot.name == p.HTTP_ACTIVITY_NAME:
+                continue
+            name = entity_name_of(slot.action) if kind is _EVENT_SLOT else slot.name
+            problem = self.unknown_call(kind, name)
+            if problem is not None:
+                return problem
         return None
 
     def _schedule(self, inst: Instance, slots: List[Slot],
