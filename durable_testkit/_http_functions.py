@@ -99,7 +99,7 @@ def invoke_http(rt: RuntimePort, method: str, path: str, body: Any = None,
 
     binding = rt.client_binding() if info.client_param else None
     if origin is None:
-        origin = rt.server.origin if rt.server is not None else "http://localhost:7071"
+        origin = _origin(rt)
     req_headers = dict(headers or {})
     data = _body_bytes(body, req_headers)
     url = f"{origin}/{ROUTE_PREFIX}/{rel}" + (f"?{parts.query}" if parts.query else "")
@@ -152,10 +152,16 @@ def _management(rt: RuntimePort, method: str, path: str, query: str, body: Any,
         out, payload = error_body(text.status, text.message)
         return func.HttpResponse(payload, status_code=text.status, headers=out)
     if origin is None:
-        origin = rt.server.origin if rt.server is not None else _api.PLACEHOLDER_ORIGIN
+        origin = _origin(rt)
     status, out_headers, answer = _api.handle(rt, method, path, query, text,
                                               headers=req_headers, origin=origin)
     return func.HttpResponse(answer, status_code=status, headers=out_headers)
+
+
+def _origin(rt: RuntimePort) -> str:
+    """Where request URLs point: the runtime's loopback server, if it runs, so the
+    check-status URLs in answers can be followed; else where ``func start`` listens."""
+    return rt.server.origin if rt.server is not None else _api.PLACEHOLDER_ORIGIN
 
 
 def _match(app: Any, method: str, rel: str) -> Optional[Tuple[Any, Dict[str, str]]]:
