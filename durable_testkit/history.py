@@ -78,6 +78,12 @@ __all__ = [
 ]
 
 FORMAT_NAME = "durable-testkit/history"
+
+#: Said when a file is a production export rather than a history: how to turn it into one.
+_IMPORT_HINT = ("A production export (the status API's response, History table rows, "
+               "func durable get-history, a durabletask export) is imported first: "
+               "durable-testkit import FILE --out DIR (or "
+               "durable_testkit.importers.import_history)")
 FORMAT_VERSION = 1
 SUPPORTED_FORMAT_VERSIONS: Tuple[int, ...] = (1,)
 
@@ -687,7 +693,8 @@ def _parse_event_checked(d: Any, index: Optional[int], path: Optional[str]) -> H
         hint = ""
         if isinstance(raw_type, str) and raw_type in EventType.__members__:
             hint = (f" ({raw_type} is {EventType[raw_type].value}). Status-API and table "
-                    "exports name event types as strings; the SDK only accepts numbers")
+                    "exports name event types as strings; the SDK only accepts numbers. "
+                    f"{_IMPORT_HINT}")
         raise fail(f"EventType must be an int, got {type(raw_type).__name__} "
                    f"{raw_type!r}{hint}")
     cls = _CLASSES.get(raw_type, OtherEvent)
@@ -1236,10 +1243,12 @@ def _history_from_document(data: Any, where: str) -> InstanceHistory:
                                      f"{_short(repr(instance_id))}", path=where)
         return InstanceHistory.from_events(events, instance_id=instance_id, path=where)
     if isinstance(data, Mapping) and "format" not in data:
+        what = ("a status API response (\"historyEvents\"), "
+                if "historyEvents" in data else "")
         raise HistoryFormatError(
-            f"not a history file: expected an object with \"format\": \"{FORMAT_NAME}\", "
-            "a list of wire events, or an orchestration context object with \"history\"",
-            path=where)
+            f"not a history file: {what}expected an object with \"format\": "
+            f"\"{FORMAT_NAME}\", a list of wire events, or an orchestration context object "
+            f"with \"history\". {_IMPORT_HINT}", path=where)
     return InstanceHistory.from_json(data, path=where)
 
 

@@ -35,7 +35,7 @@ from typing import (Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequ
                     Tuple, Union)
 
 from .errors import DurableTestkitError, HistoryFormatError, HistoryImportError
-from .history import EventType, InstanceHistory, save_history
+from .history import EventType, InstanceHistory, load_history, save_history
 
 __all__ = [
     "FORMATS",
@@ -871,6 +871,7 @@ def _rebuild_by_code(st: _Status, orchestrator: Any, iid: str, name: str,
     fired: Set[int] = set()
     now = st.start_time
     ambiguous: List[str] = []
+    filled: List[str] = []
 
     def schedule() -> None:
         try:
@@ -888,6 +889,12 @@ def _rebuild_by_code(st: _Status, orchestrator: Any, iid: str, name: str,
                                     "record")
             unmatched.remove(item)
             assert task.seq is not None
+            if item.kind == "sub_orchestration" and item.wire.get("InstanceId") is None \
+                    and task.instance_id:
+                # The status API folds SubOrchestrationInstanceCreated into its completion
+                # and loses the child's id; the code says which id it passes.
+                item.wire["InstanceId"] = task.instance_id
+                filled.append(task.instance_id)
             _place(item, task.seq, out, timers)
 
     schedule()
@@ -909,6 +916,9 @@ def _rebuild_by_code(st: _Status, orchestrator: Any, iid: str, name: str,
     if ambiguous:
         ctx.note("same-named tasks scheduled at the same instant without exported inputs "
                  f"were matched in completion order: {', '.join(sorted(set(ambiguous)))}")
+    if filled:
+        ctx.note("sub-orchestration instance ids taken from the code: "
+                 f"{', '.join(filled)}")
     ctx.note("scheduling order and sequence numbers taken from replaying the orchestrator "
              "code")
     return out
@@ -1123,6 +1133,36 @@ def corpus_path(history: InstanceHistory, out_dir: Union[str, "os.PathLike[str]"
                         _safe(history.instance_id) + ".json")
 
 
+def _free_target(history: InstanceHistory, target: str) -> str:
+    """``target``, or ``<instance>-2.json``... when a *different* history holds it.
+
+    Importing the same export again rewrites its file; a different history of the
+    same instance id (a second hub, an id reused after a purge) is never written over:
+    it gets the next free name, as ``--durable-record`` names its files.
+    """
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    stem = target[:-len(".json")]
+    for n in range(1, 10_000):
+        path = target if n == 1 else f"{stem}-{n}.json"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            if _holds(path, history):
+                return path
+            continue
+        os.close(fd)  # reserved: save_history replaces it atomically
+        return path
+    raise OSError(f"{target}: 10,000 different histories already hold this name")
+
+
+def _holds(path: str, history: InstanceHistory) -> bool:
+    """Whether the corpus file at ``path`` is this very history (same events)."""
+    try:
+        return load_history(path).events == history.events
+    except DurableTestkitError:
+        return False
+
+
 @dataclass(frozen=True)
 class ImportOutcome:
     """What importing one source did: the files written, or why it failed."""
@@ -1155,15 +1195,17 @@ def import_to_corpus(sources: Iterable[Union[str, "os.PathLike[str]"]],
         label = os.fspath(source)
         try:
             histories = import_histories(source, format=format, app=app, version=version)
-            written = []
+            written, labels = [], []
             for h in histories:
-                target = corpus_path(h, out_dir)
-                os.makedirs(os.path.dirname(target), exist_ok=True)
+                wanted = corpus_path(h, out_dir)
+                target = _free_target(h, wanted)
                 save_history(h, target)
                 written.append(target)
+                taken = "" if target == wanted else \
+                    f" ({os.path.basename(wanted)} holds a different history of it)"
+                labels.append(f"{h.orchestrator} {h.instance_id} -> {target}{taken}")
             notes = sum(len(h.metadata["import"]["notes"]) for h in histories)
-            summary = ", ".join(f"{h.orchestrator} {h.instance_id} -> {t}"
-                                for h, t in zip(histories, written))
+            summary = ", ".join(labels)
             outcome = ImportOutcome(label, True, tuple(written),
                                     f"{summary} ({notes} note{'s' if notes != 1 else ''})")
         except (DurableTestkitError, OSError) as exc:

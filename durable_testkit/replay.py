@@ -312,13 +312,17 @@ def _compare(ev: Dict[str, Any], slot: Slot) -> Optional[Tuple[str, str, str]]:
         new_input: Any = json.dumps(action.get("httpRequest"))
     else:
         new_input = action.get("input")
-    if not _same_json(ev.get("Input"), new_input):
+    # An input the history never recorded is no change: Azure stores scheduled inputs only
+    # with storeInputsInOrchestrationHistory (off by default), so production exports and
+    # table rows carry none (docs/protocol.md, "Scheduled inputs in history").
+    if ev.get("Input") is not None and not _same_json(ev.get("Input"), new_input):
         return (f"{label} '{name}' #{seq} is called with another input",
                 f"{label} '{name}' #{seq} with input {_short(ev.get('Input'))}",
                 f"{label} '{new_name}' #{seq} with input {_short(new_input)}")
     if kind is SlotKind.SUB_ORCHESTRATION:
         wanted = action.get("instanceId")
-        if wanted and wanted != ev.get("InstanceId"):
+        recorded = ev.get("InstanceId")
+        if wanted and recorded is not None and wanted != recorded:
             return (f"sub-orchestration '{name}' #{seq} gets another instance id",
                     f"instance '{ev.get('InstanceId')}'", f"instance '{wanted}'")
     return None

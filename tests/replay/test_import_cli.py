@@ -75,3 +75,23 @@ def test_import_with_an_app_that_cannot_load_is_a_usage_error(
                    str(tmp_path), "--app", "no_such_module_here"])
     assert status == 2
     assert capsys.readouterr().err.startswith("durable-testkit import: ")
+
+
+def test_import_never_writes_over_a_different_history_of_the_same_instance(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    source = os.path.join(DATA, "order-17.core-tools.json")
+    other = tmp_path / "order-17-again.json"  # the same id, reused: another history
+    events = json.loads(open(source).read())
+    events[1]["Input"] = json.dumps({"orderId": "17", "reused": True})
+    other.write_text(json.dumps(events))
+    out = tmp_path / "corpus"
+    assert main(["import", source, str(other), "--out", str(out)]) == 0
+    folder = out / "OrderWorkflow" / "unversioned"
+    assert sorted(p.name for p in folder.iterdir()) == ["order-17-2.json", "order-17.json"]
+    assert "reused" in str(load_history(str(folder / "order-17-2.json")).events[1])
+    lines = capsys.readouterr().out.splitlines()
+    assert f"-> {folder / 'order-17-2.json'} (order-17.json holds a different history of " \
+        "it) (" in lines[1], lines
+    # Importing the same exports again rewrites their files and adds none.
+    assert main(["import", source, str(other), "--out", str(out)]) == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["order-17-2.json", "order-17.json"]

@@ -157,3 +157,31 @@ def test_code_that_does_not_match_the_export_falls_back_and_says_why() -> None:
     assert any(n.startswith("the orchestrator code did not reproduce the export (the code "
                             "schedules activity 'Omega'") and n.endswith(
                                 "fell back to timestamp order") for n in notes), notes
+
+
+def parent(context: df.DurableOrchestrationContext) -> Generator[Any, Any, Any]:
+    """A sub-orchestration started under an id of the code's choosing."""
+    child_id = f"ship-{context.instance_id}"
+    shipped = yield context.call_sub_orchestrator("Ship", {"order": 1}, child_id)
+    return shipped
+
+
+def test_status_api_import_takes_a_sub_orchestrations_id_from_the_code() -> None:
+    rt = InMemoryRuntime()
+    rt.register_orchestrator("Parent", parent)
+    rt.register_orchestrator("Ship", g.ship)
+    rt.mock_activity("Pack", side_effect=lambda order: {"packed": order})
+    iid = rt.run("Parent", None, instance_id="p-1").instance_id
+    history = rt.export_history(iid)
+    body = json.loads(json.dumps(X.to_status_api(history)))  # folds away InstanceId
+    def created(imported: Any) -> List[Any]:
+        return [e.to_wire()["InstanceId"] for e in imported.events
+                if e.to_wire()["EventType"] == 7]  # SubOrchestrationInstanceCreated
+
+    assert created(import_history(body)) == [None]  # without the code: unknown
+    imported = import_history(body, orchestrator=parent)
+    assert created(imported) == ["ship-p-1"]
+    assert "sub-orchestration instance ids taken from the code: ship-p-1" in \
+        imported.metadata["import"]["notes"]
+    assert replay_history(parent, imported, strict=True).output == \
+        rt.status(iid).output

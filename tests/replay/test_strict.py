@@ -8,6 +8,7 @@ from typing import Any, Callable
 import pytest
 
 from durable_testkit import InMemoryRuntime, NonDeterminismError, save_history
+from durable_testkit.history import EventType
 from durable_testkit.cli import main
 from durable_testkit.replay import check_histories, replay_history
 
@@ -68,6 +69,46 @@ def test_inputs_compare_as_json_not_as_text(tmp_path: Path) -> None:
     path = recorded(tmp_path, charge, Charge=10)
     assert replay_history(charge_reordered_keys, path, strict=True).is_done
     assert replay_history(charge, path, strict=True).strict
+
+
+def without_inputs(path: Path, *keys: str) -> Path:
+    """The history as Azure stores it by default: scheduling events without ``keys``.
+
+    DTFx records TaskScheduled / SubOrchestrationInstanceCreated inputs only with
+    host.json storeInputsInOrchestrationHistory (off by default).
+    """
+    import json
+
+    data = json.loads(path.read_text())
+    for event in data["events"]:
+        if event["EventType"] in (EventType.TaskScheduled,
+                                  EventType.SubOrchestrationInstanceCreated):
+            for key in keys:
+                event.pop(key, None)
+    out = path.with_name("stored-by-default.json")
+    out.write_text(json.dumps(data))
+    return out
+
+
+def test_strict_mode_skips_inputs_the_history_never_recorded(tmp_path: Path) -> None:
+    path = without_inputs(recorded(tmp_path, charge, Charge=10), "Input")
+    assert replay_history(charge, path, strict=True).is_done
+    assert replay_history(charge_eur, path, strict=True).is_done  # nothing to compare with
+    with pytest.raises(NonDeterminismError, match="is named 'charge' now"):
+        replay_history(charge_lower, path, strict=True)  # what *is* recorded still counts
+
+
+def sub_with_id(context):  # type: ignore[no-untyped-def]
+    result = yield context.call_sub_orchestrator("child", [1, 2], "child-of-i-1")
+    return result
+
+
+def test_strict_mode_skips_a_sub_orchestration_id_the_history_never_recorded(
+        tmp_path: Path) -> None:
+    path = recorded(tmp_path, sub_with_id)
+    assert replay_history(sub_with_id, path, strict=True).is_done
+    bare = without_inputs(path, "Input", "InstanceId")
+    assert replay_history(sub_with_id, bare, strict=True).is_done
 
 
 def test_strict_mode_compares_names_exactly(tmp_path: Path) -> None:

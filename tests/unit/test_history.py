@@ -174,13 +174,19 @@ def test_timestamps_as_dotnet_writes_them(text: str, expected: datetime) -> None
 
 # ------------------------------------------------------------------ validation messages
 
+#: What every "this is an export, not a history" message ends with.
+IMPORT = ("A production export (the status API's response, History table rows, func durable "
+          "get-history, a durabletask export) is imported first: durable-testkit import FILE "
+          "--out DIR (or durable_testkit.importers.import_history)")
+
 @pytest.mark.parametrize("events, message", [
     ([{"EventId": -1}],
      "event 0: missing EventType; every wire event needs an int EventType "
      "(keys present: EventId)"),
     ([wire(12), wire("TaskCompleted")],  # type: ignore[arg-type]
      "event 1: EventType must be an int, got str 'TaskCompleted' (TaskCompleted is 5). "
-     "Status-API and table exports name event types as strings; the SDK only accepts numbers"),
+     "Status-API and table exports name event types as strings; the SDK only accepts "
+     f"numbers. {IMPORT}"),
     ([wire(12), wire(0, Name="X", OrchestrationInstance={"InstanceId": "i"})],
      "event 1: ExecutionStarted is missing Version: the SDK (1.3+) reads it for "
      "context.version and crashes without it; null is fine"),
@@ -274,7 +280,10 @@ def test_load_reports_file_and_event_index(tmp_path: Path) -> None:
       "instanceId": "i", "events": {}}, "\"events\" must be a list, got dict"),
     ({"hello": 1}, "not a history file: expected an object with \"format\": "
      "\"durable-testkit/history\", a list of wire events, or an orchestration context "
-     "object with \"history\""),
+     f"object with \"history\". {IMPORT}"),
+    ({"instanceId": "i", "historyEvents": []}, "not a history file: a status API response "
+     "(\"historyEvents\"), expected an object with \"format\": \"durable-testkit/history\", "
+     f"a list of wire events, or an orchestration context object with \"history\". {IMPORT}"),
 ])
 def test_load_reports_bad_documents(tmp_path: Path, doc: Any, problem: str) -> None:
     p = write(tmp_path, json.dumps(doc))
