@@ -22,6 +22,10 @@ import os
 import threading
 from typing import Callable, FrozenSet, Optional
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 __all__ = ["bind_for_hand_off", "release"]
 
 

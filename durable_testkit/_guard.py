@@ -46,6 +46,10 @@ from typing import Any, Callable, FrozenSet, List, Optional, Tuple, TypeVar, cas
 from . import _colocate
 from ._watchdog import EpisodeTimeout
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 __all__ = ["Guard", "EpisodeTimeout", "GRACE_SECONDS", "IDLE_SECONDS"]
 
 T = TypeVar("T")

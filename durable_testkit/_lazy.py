@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 __all__ = ["Encoded", "DecodedOnRead", "stored"]
 
 

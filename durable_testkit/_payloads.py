@@ -36,6 +36,10 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set,
 
 from .errors import PayloadRejected
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 __all__ = ["PayloadScope", "register_payload_class", "registered_payload_classes", "current",
            "scope", "resolve", "scoped", "for_registry"]
 

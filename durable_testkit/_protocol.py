@@ -13,6 +13,10 @@ from typing import Any, Dict, Sequence, Tuple
 
 from . import _fastjson
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 # EventType numbers (azure/durable_functions/models/history/HistoryEventType.py).
 EXECUTION_STARTED = 0
 EXECUTION_COMPLETED = 1

@@ -22,6 +22,10 @@ from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Tuple, 
 
 from . import _protocol as p
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 
 class SlotKind(str, enum.Enum):
     """What a sequence number was allocated for (DTFx's scheduling event kinds)."""

@@ -59,6 +59,10 @@ except ImportError:  # pragma: no cover - SDK 1.3-1.5
     def _df_dumps(value: Any) -> str:
         return json.dumps(value, default=_sco)
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 __all__ = ["EntityId", "OrchestrationRuntimeStatus", "azure_functions", "durable_functions",
            "EpisodeResponse", "build_context_json", "invoke_orchestrator", "dumps_payload",
            "ParsedContext", "parsed_context", "takes_parsed", "episode_context",

@@ -5,6 +5,10 @@ import asyncio
 import threading
 from typing import Any, Dict, Optional
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 
 async def as_coroutine(awaitable: Any) -> Any:
     """Wrap any awaitable, since loops and asyncio.run take only coroutines."""

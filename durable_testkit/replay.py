@@ -28,6 +28,10 @@ from .errors import (DurableTestkitError, HistoryFormatError, NonDeterminismErro
 from .history import (ExecutionStarted, InstanceHistory, _load_wire_events, load_history,
                       render_timeline)
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 __all__ = ["ReplayResult", "ReplayCheck", "replay_history", "replay_episode", "check_histories",
            "check_history", "recorded_version"]
 

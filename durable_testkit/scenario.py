@@ -33,6 +33,10 @@ from .clock import VirtualClock
 from .errors import NonDeterminismError, ScenarioError
 from .history import HistoryEvent, InstanceHistory, load_history, render_timeline
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 __all__ = ["HistoryBuilder", "OrchestrationScenario", "PendingTask", "ScenarioError",
            "TaskKind",
            "next_actions"]

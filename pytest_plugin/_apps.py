@@ -29,6 +29,10 @@ import pytest
 if TYPE_CHECKING:  # pragma: no cover - the SDK is imported on first discovery
     from durable_testkit.app import AppFunctions
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 __all__ = ["session_app"]
 
 _Stamp = Tuple[Any, ...]

@@ -16,6 +16,10 @@ import pytest
 from durable_testkit.errors import DurableTestkitError
 from durable_testkit.policy import PlannedPolicy
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 __all__ = ["MARKER", "pytest_configure", "planned_policy"]
 
 MARKER = "durable_plan"

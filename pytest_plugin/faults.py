@@ -19,6 +19,10 @@ from .options import MARKER as APP_MARKER
 if TYPE_CHECKING:  # pragma: no cover - imported when a marker is read (it loads the SDK)
     from durable_testkit.faults import Fault
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 __all__ = ["MARKER", "pytest_configure", "marked_faults", "inject_marked_faults",
            "unfired_faults_message", "check_faults_fired", "render_faults"]
 

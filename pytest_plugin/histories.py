@@ -30,6 +30,10 @@ import pytest
 from durable_testkit._versions import UNVERSIONED, VersioningSettings, load_versioning
 from durable_testkit.errors import AppDiscoveryError, CoverageUnavailableError
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 __all__ = ["HistoryFile", "HistoryItem", "record_histories", "shape_of", "corpus_folder"]
 
 INI_HISTORIES = "durable_histories"

@@ -14,6 +14,10 @@ from typing import Any, List
 
 import pytest
 
+# pytest hides this module's frames in failure reports (--full-trace shows them):
+# what the user needs is the line of their own code.
+__tracebackhide__ = True
+
 __all__ = ["DurableUnfinishedWarning", "INI_UNFINISHED", "check_unfinished",
            "unfinished_message"]
 

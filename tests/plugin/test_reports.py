@@ -1,7 +1,8 @@
 """The "durable-testkit orchestrations" section of a failed test's report, line by line."""
 from __future__ import annotations
 
-from typing import Callable
+import re
+from typing import Callable, List
 
 import pytest
 
@@ -140,3 +141,42 @@ def test_show_capture_no_hides_the_section(project: pytest.Pytester) -> None:
     project.makepyfile("def test_x(durable_runtime):\n    assert False\n")
     result = project.runpytest("--show-capture=no")
     result.stdout.no_fnmatch_line("*durable-testkit orchestrations*")
+
+
+def _frames(text: str, package: str) -> List[str]:
+    """Traceback locations (``.../package/module.py:123``) inside one of our packages."""
+    return re.findall(rf"\S*\b{package}/[\w/]+\.py:\d+", text.replace("\\", "/"))
+
+
+@pytest.mark.parametrize("body", [
+    # A stuck orchestration, raised from rt.wait through the guard.
+    """
+    def orch(context):
+        yield context.wait_for_external_event("never")
+
+    def test_user(durable_runtime):
+        durable_runtime.register_orchestrator("o", orch)
+        durable_runtime.wait(durable_runtime.start("o"))
+    """,
+    # A poll that never lets time move, raised from the fixture's runtime.
+    """
+    def orch(context):
+        while True:
+            yield context.call_activity("check", None)
+
+    def test_user(durable_runtime):
+        durable_runtime.register_orchestrator("o", orch)
+        durable_runtime.mock_activity("check", return_value=1)
+        durable_runtime.run("o")
+    """,
+])
+def test_failures_show_the_users_frames_not_the_runtimes(pytester: pytest.Pytester,
+                                                        body: str) -> None:
+    pytester.makepyfile(test_user=body)
+    short = pytester.runpytest("-p", "no:cacheprovider")
+    short.assert_outcomes(failed=1)
+    text = short.stdout.str()
+    assert "test_user.py:" in text
+    assert _frames(text, "durable_testkit") == [] and _frames(text, "pytest_plugin") == []
+    full = pytester.runpytest("-p", "no:cacheprovider", "--full-trace").stdout.str()
+    assert _frames(full, "durable_testkit"), full  # --full-trace still shows them
