@@ -171,6 +171,11 @@ class RunawayOrchestrator(DurableTestkitError):
             f"{raise_with} if this is intended.")
 
 
+def _plural(noun: str) -> str:
+    """English plural of a function kind: "activity" -> "activities"."""
+    return noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+
+
 class RunawayFunction(DurableTestkitError):
     """An activity or entity operation ran past its wall-clock limit.
 
@@ -185,8 +190,8 @@ class RunawayFunction(DurableTestkitError):
         self.seconds = seconds
         super().__init__(
             f"The {kind} '{name}' (for instance '{instance_id}') ran for more than {seconds:g} "
-            f"seconds of real time and was stopped. {kind.capitalize()}s run in process, so "
-            "one that never returns would hang the test run. Mock it with "
+            f"seconds of real time and was stopped. {_plural(kind).capitalize()} run in "
+            "process, so one that never returns would hang the test run. Mock it with "
             "rt.mock_activity(...) if it waits on something real, or raise the limit with "
             "InMemoryRuntime(function_timeout=...).")
 

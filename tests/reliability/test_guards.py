@@ -101,6 +101,7 @@ def test_event_wait_in_an_activity_fails_with_runaway_function() -> None:
         "The activity 'work' (for instance 'a-1') ran for more than 0.5 seconds of real time "
         "and was stopped.")
     assert "its thread was abandoned" in str(info.value)
+    assert "Activities run in process, so one that never returns" in str(info.value)
 
 
 def test_real_time_sleep_in_an_activity_is_stopped_without_virtual_time() -> None:
