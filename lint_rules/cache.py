@@ -5,23 +5,32 @@ a fingerprint of durable-lint's own source and libcst's version, so an upgrade o
 of a rule never serves stale results.
 
 Entries are JSON, never pickle: a cache folder may be shared (CI caches are restored from
-other branches' runs), and unpickling a planted file runs code. Every entry is validated field
-by field on load; anything unexpected (wrong type, truncated, another version) is a miss.
+other branches' runs), and unpickling a planted file runs code. The key is no secret (anyone
+can compute it from the file), so an entry is checked against the file it claims to describe:
+known rule codes, positions inside the file, functions of this path and module. Anything
+unexpected (wrong type or value, truncated, another version, not a regular file) is a miss.
+
+Fix edits are never stored: text from a shared folder must not be written into sources. A
+cached file whose findings could be fixed is analysed again (:func:`.fixes.wants_edits`).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Collection, Optional
 
 import libcst
 
-from .model import FileAnalysis, FunctionInfo, Report, Suppression
+from .model import FileAnalysis, FunctionInfo, Report, Suppression, norm
+from .rules import RULES_BY_CODE
+from .sources import Source, Unreadable, read_bytes
 
-_FORMAT = "2-json"
+_FORMAT = "3-json"
 #: Entries larger than this are not read (no valid analysis of an analysable file is).
 _MAX_ENTRY_BYTES = 64 * 1024 * 1024
 
@@ -46,6 +55,28 @@ def _fingerprint() -> bytes:
     return digest.digest()
 
 
+@dataclass(frozen=True)
+class Expected:
+    """What a cache entry must match: the file's path, module, lines and the rules run."""
+
+    path: str
+    module: str
+    line_lengths: tuple[int, ...]  # in characters, as report columns count
+    codes: frozenset[str]
+
+    @classmethod
+    def of(cls, source: Source, module: str, codes: Collection[str]) -> Expected:
+        return cls(source.path, module, tuple(len(x) for x in source.text.split("\n")),
+                   frozenset(codes))
+
+    def position(self, line: int, col: int, slack: int = 0) -> bool:
+        """Whether ``line``:``col`` is in the file (``slack`` allows just past its end)."""
+        if not 1 <= line <= len(self.line_lengths) + slack:
+            return False
+        width = self.line_lengths[line - 1] if line <= len(self.line_lengths) else 0
+        return 0 <= col <= width + slack
+
+
 class AnalysisCache:
     """A folder of cached analyses; ``AnalysisCache(None)`` caches nothing."""
 
@@ -61,17 +92,21 @@ class AnalysisCache:
         digest.update(source)
         return digest.hexdigest()
 
-    def get(self, key: Optional[str]) -> Optional[FileAnalysis]:
-        """The cached analysis for ``key``, or None for a miss (including a bad entry)."""
+    def get(self, key: Optional[str], expected: Expected) -> Optional[FileAnalysis]:
+        """The cached analysis for ``key``, or None for a miss (including a bad entry).
+
+        Only a regular file is read (a FIFO planted there would block forever), and the entry
+        must describe ``expected``.
+        """
         if key is None or self.folder is None:
             return None
+        raw = read_bytes(str(self.folder / key[:2] / key), _MAX_ENTRY_BYTES,
+                         follow_symlinks=False)
+        if isinstance(raw, Unreadable):
+            return None
         try:
-            with open(self.folder / key[:2] / key, "rb") as fh:
-                raw = fh.read(_MAX_ENTRY_BYTES + 1)
-            if len(raw) > _MAX_ENTRY_BYTES:
-                return None
-            found = from_json(json.loads(raw.decode("utf-8")), key)
-        except (OSError, ValueError, RecursionError):  # JSONDecodeError and bad values too
+            found = from_json(json.loads(raw.decode("utf-8")), key, expected)
+        except (ValueError, RecursionError):  # JSONDecodeError and bad values too
             return None
         if found is not None:
             self.hits += 1
@@ -95,9 +130,9 @@ class AnalysisCache:
 
 
 def _report(r: Report) -> dict[str, Any]:
+    # No "edit": the fix kind says the report is fixable; the edit itself is recomputed.
     return {"code": r.code, "line": r.line, "col": r.col, "message": r.message,
-            "owner": r.owner, "edit": list(r.edit) if r.edit else None, "fix": r.fix,
-            "data": r.data}
+            "owner": r.owner, "fix": r.fix, "data": r.data}
 
 
 def _function(f: FunctionInfo) -> dict[str, Any]:
@@ -123,7 +158,11 @@ def to_json(a: FileAnalysis, key: str) -> dict[str, Any]:
 
 
 class _Bad(ValueError):
-    """A cache entry that is not what this version writes."""
+    """A cache entry that is not what this version writes for this file."""
+
+
+#: Terminal control characters: a planted message must not drive the terminal it prints to.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _get(d: Any, name: str, kind: Any, optional: bool = False) -> Any:
@@ -136,6 +175,8 @@ def _get(d: Any, name: str, kind: Any, optional: bool = False) -> Any:
         raise _Bad(name)
     if not isinstance(value, kind):
         raise _Bad(name)
+    if kind is str and _CONTROL.search(value):
+        raise _Bad(name)
     return value
 
 
@@ -147,61 +188,90 @@ def _strs(value: Any) -> list[str]:
 
 def _str_map(value: Any) -> dict[str, str]:
     if not isinstance(value, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            isinstance(k, str) and isinstance(v, str) and not _CONTROL.search(v)
+            for k, v in value.items()):
         raise _Bad("mapping")
     return dict(value)
 
 
-def _read_report(d: Any) -> Report:
-    edit = _get(d, "edit", list, optional=True)
-    if edit is not None:
-        if (len(edit) != 3 or not all(isinstance(x, int) and not isinstance(x, bool)
-                                      for x in edit[:2]) or not isinstance(edit[2], str)):
-            raise _Bad("edit")
-        edit = (edit[0], edit[1], edit[2])
+def _check(ok: bool, what: str) -> None:
+    if not ok:
+        raise _Bad(what)
+
+
+def _read_report(d: Any, expected: Expected, owners: Collection[str]) -> Report:
+    _check(isinstance(d, dict) and "edit" not in d, "edit")
+    code = _get(d, "code", str)
+    _check(code in expected.codes and code in RULES_BY_CODE, "code")
+    line, col = _get(d, "line", int), _get(d, "col", int)
+    _check(expected.position(line, col), "position")
+    owner = _get(d, "owner", str, optional=True)
+    _check(owner is None or owner in owners, "owner")
     fix = _get(d, "fix", str, optional=True)
-    if fix not in (None, "safe", "unsafe"):
-        raise _Bad("fix")
-    return Report(_get(d, "code", str), _get(d, "line", int), _get(d, "col", int),
-                  _get(d, "message", str), _get(d, "owner", str, optional=True), edit, fix,
-                  _str_map(_get(d, "data", dict)))
+    _check(fix in (None, "safe", "unsafe"), "fix")
+    data = _str_map(_get(d, "data", dict))
+    _check(all(k in data for k in RULES_BY_CODE[code].DATA), "data")
+    return Report(code, line, col, _get(d, "message", str), owner, None, fix, data)
 
 
-def _read_function(d: Any) -> FunctionInfo:
+def _read_parse_error(d: Any, expected: Expected) -> Report:
+    _check(isinstance(d, dict) and "edit" not in d, "edit")
+    line, col = _get(d, "line", int), _get(d, "col", int)
+    # A parser may point just past the last line or column.
+    _check(_get(d, "code", str) == "DF001" and expected.position(line, col, slack=1), "error")
+    _check(_get(d, "owner", str, optional=True) is None and d.get("fix") is None, "error")
+    return Report("DF001", line, col, _get(d, "message", str), None)
+
+
+def _read_function(d: Any, expected: Expected) -> FunctionInfo:
     flags = {name: _get(d, name, bool) for name in (
         "is_orchestrator", "is_activity", "is_generator", "is_async", "schedules_tasks")}
+    fqn, name = _get(d, "fqn", str), _get(d, "name", str)
+    prefix = f"{expected.module}." if expected.module else ""
+    _check(norm(fqn).startswith(prefix) and fqn.rpartition(".")[2] == name, "fqn")
+    _check(_get(d, "path", str) == expected.path, "path")
+    line = _get(d, "line", int)
+    _check(expected.position(line, 0), "line")
     return FunctionInfo(
-        fqn=_get(d, "fqn", str), name=_get(d, "name", str), path=_get(d, "path", str),
-        line=_get(d, "line", int), params=tuple(_strs(_get(d, "params", list))),
+        fqn=fqn, name=name, path=expected.path,
+        line=line, params=tuple(_strs(_get(d, "params", list))),
         context_name=_get(d, "context_name", str, optional=True),
         context_names=frozenset(_strs(_get(d, "context_names", list))),
         registered_names=tuple(_strs(_get(d, "registered_names", list))),
         calls=_strs(_get(d, "calls", list)), **flags)
 
 
-def _read_suppression(s: Any) -> Suppression:
+def _read_suppression(s: Any, expected: Expected) -> Suppression:
     if (not isinstance(s, list) or len(s) != 5 or not all(
             isinstance(x, int) and not isinstance(x, bool) for x in s[:4])):
         raise _Bad("suppression")
-    return Suppression(s[0], s[1], s[2], s[3], tuple(_strs(s[4])))
+    line, col, first, last = s[0], s[1], s[2], s[3]
+    # A comment on the last line covers the line after it.
+    _check(expected.position(line, col) and 1 <= first <= last
+           and last <= len(expected.line_lengths) + 1, "suppression")
+    return Suppression(line, col, first, last, tuple(_strs(s[4])))
 
 
-def from_json(d: Any, key: str) -> Optional[FileAnalysis]:
-    """The analysis stored in ``d``, or None if anything about it is unexpected."""
+def from_json(d: Any, key: str, expected: Expected) -> Optional[FileAnalysis]:
+    """The analysis of ``expected`` stored in ``d``, or None if anything about it is unexpected."""
     try:
         if _get(d, "format", str) != _FORMAT or _get(d, "key", str) != key:
             return None
-        functions = [_read_function(f) for f in _get(d, "functions", list)]
+        module = _get(d, "module", str)
+        _check(_get(d, "path", str) == expected.path, "path")
+        _check(module == expected.module or norm(module) == expected.module, "module")
+        functions = [_read_function(f, expected) for f in _get(d, "functions", list)]
+        by_fqn = {f.fqn: f for f in functions}
         parse_error = _get(d, "parse_error", dict, optional=True)
         return FileAnalysis(
-            path=_get(d, "path", str), module=_get(d, "module", str),
-            functions={f.fqn: f for f in functions},
+            path=expected.path, module=module, functions=by_fqn,
             aliases=_str_map(_get(d, "aliases", dict)),
             activities=_strs(_get(d, "activities", list)),
             orchestrations=_strs(_get(d, "orchestrations", list)),
-            reports=[_read_report(r) for r in _get(d, "reports", list)],
-            suppressions=[_read_suppression(s) for s in _get(d, "suppressions", list)],
-            parse_error=_read_report(parse_error) if parse_error is not None else None,
+            reports=[_read_report(r, expected, by_fqn) for r in _get(d, "reports", list)],
+            suppressions=[_read_suppression(s, expected) for s in _get(d, "suppressions", list)],
+            parse_error=(_read_parse_error(parse_error, expected)
+                         if parse_error is not None else None),
             light=_get(d, "light", bool), loggers=_strs(_get(d, "loggers", list)),
         )
     except _Bad:

@@ -18,10 +18,11 @@ from typing import Optional, Sequence, Union
 from libcst.helpers import ModuleNameAndPackage
 
 from .analysis import analyze_source, failed
-from .cache import AnalysisCache
+from .cache import AnalysisCache, Expected
 from .config import Settings, relpath
 from .discovery import Project, expand, module_of, nearest_host_root, scan
 from .findings import finish
+from .fixes import wants_edits
 from .index import ProjectIndex, reach
 from .model import FileAnalysis, V1Function, norm
 from .results import LintResult
@@ -112,6 +113,7 @@ def _lint_project(project: Project) -> LintResult:
                settings.target_version, settings.max_file_bytes)
     jobs: list[_Job] = []
     keys: dict[str, Optional[str]] = {}
+    from_cache: dict[str, tuple[ModuleNameAndPackage, Optional[V1Function]]] = {}
     for path, raw in raws.items():
         mod = module_of(project.root, Path(path))
         v1_entry = v1.get(Path(path).resolve())
@@ -121,9 +123,10 @@ def _lint_project(project: Project) -> LintResult:
             analyses[path] = failed(path, mod.name, decoded.message, decoded.line, decoded.col)
             continue
         sources[path] = decoded
-        cached = cache.get(key)
+        cached = cache.get(key, Expected.of(decoded, mod.name, codes))
         if cached is not None:
             analyses[path] = cached
+            from_cache[path] = (mod, v1_entry)
         else:
             jobs.append((path, mod.name, mod.package, settings, v1_entry, codes))
     workers = settings.jobs if settings.jobs is not None else (os.cpu_count() or 1)
@@ -154,18 +157,16 @@ def _lint_project(project: Project) -> LintResult:
         mod = module_of(project.root, path)
         v1_entry = v1.get(path.resolve())
         key = cache.key(raw, str(path), mod, v1_entry, options, "full")
-        analysis = cache.get(key)
+        decoded = decode(str(path), raw)
+        if isinstance(decoded, Unreadable):
+            return False
+        sources[str(path)] = decoded
+        analysis = cache.get(key, Expected.of(decoded, mod.name, codes))
         if analysis is None:
-            decoded = decode(str(path), raw)
-            if isinstance(decoded, Unreadable):
-                return False
-            sources[str(path)] = decoded
             analysis = analyze_source(decoded, mod, settings, v1_entry, rules)
             cache.put(key, analysis)
         else:
-            decoded = decode(str(path), raw)
-            if isinstance(decoded, Source):
-                sources[str(path)] = decoded
+            from_cache[str(path)] = (mod, v1_entry)
         analyses[analysis.path] = analysis
         index.add(analysis)
         return True
@@ -176,6 +177,10 @@ def _lint_project(project: Project) -> LintResult:
     for analysis in analyses.values():
         index.add(analysis)
     reached = reach(index, load_module)
+    for path, (mod, v1_entry) in from_cache.items():
+        # Edits are never taken from the cache (a shared folder could plant code there).
+        if path in project.targets and wants_edits(analyses[path], reached, settings):
+            analyses[path] = analyze_source(sources[path], mod, settings, v1_entry, rules)
     result = finish(
         analyses, index, reached, settings, project.targets, sources,
         display=lambda p: relpath(p, os.getcwd()),

@@ -1,19 +1,31 @@
 """Fixes: pick non-overlapping edits and apply them, never offering one that breaks the file."""
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import Collection, Iterable, Optional
 
 import libcst as cst
 
 from .config import Settings
-from .model import Report
+from .model import FileAnalysis, Report
 from .results import FileFix
 from .sources import Source
+from .suppressions import suppressing
 
 
 def allowed(report: Report, settings: Settings) -> bool:
     """Whether the run may apply this report's edit (safe, or unsafe when asked)."""
     return report.edit is not None and (report.fix == "safe" or settings.unsafe_fixes)
+
+
+def wants_edits(analysis: FileAnalysis, reached: Collection[str], settings: Settings) -> bool:
+    """Whether a fix may be built from ``analysis``: a reached, unsuppressed, fixable report.
+
+    The cache stores no edits, so such a cached file is analysed again for its edits.
+    """
+    return any(
+        (r.fix == "safe" or (r.fix == "unsafe" and settings.unsafe_fixes))
+        and r.owner in reached and suppressing(analysis.suppressions, r) is None
+        for r in analysis.reports)
 
 
 def chosen_edits(edits: Iterable[Optional[tuple[int, int, str]]]) -> list[tuple[int, int, str]]:

@@ -79,16 +79,23 @@ def too_many_tokens(data: bytes, max_bytes: int) -> Optional[str]:
             "[tool.durable-lint] to raise it, or exclude the file)")
 
 
-def read_bytes(path: str, max_bytes: int) -> Union[bytes, Unreadable]:
-    """The bytes of a regular file of at most ``max_bytes``; never blocks on FIFOs or devices."""
+def read_bytes(path: str, max_bytes: int, *,
+               follow_symlinks: bool = True) -> Union[bytes, Unreadable]:
+    """The bytes of a regular file of at most ``max_bytes``; never blocks on FIFOs or devices.
+
+    ``follow_symlinks=False`` refuses a symbolic link too: the cache reads files it wrote
+    itself, so a link there was planted.
+    """
     try:
-        info = os.stat(path)
+        info = os.stat(path) if follow_symlinks else os.lstat(path)
         if not stat.S_ISREG(info.st_mode):
             return Unreadable(path, f"not a regular file ({_kind(info.st_mode)}): not read")
         if info.st_size > max_bytes:
             return Unreadable(path, too_large(info.st_size, max_bytes))
         flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
         flags |= getattr(os, "O_BINARY", 0)
+        if not follow_symlinks:
+            flags |= getattr(os, "O_NOFOLLOW", 0)
         fd = os.open(path, flags)
         with os.fdopen(fd, "rb") as fh:
             if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # swapped since the stat
@@ -110,6 +117,8 @@ def _kind(mode: int) -> str:
         return "a socket"
     if stat.S_ISDIR(mode):
         return "a folder"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
     return "not a plain file"
 
 

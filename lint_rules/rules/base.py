@@ -63,6 +63,8 @@ class Rule(cst.BatchableCSTVisitor):
     MESSAGE: ClassVar[str] = ""
     SEVERITY: ClassVar[str] = "error"
     FIX: ClassVar[Optional[str]] = None
+    #: Keys of ``Report.data`` that :meth:`project_check` reads (a cache entry must have them).
+    DATA: ClassVar[tuple[str, ...]] = ()
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
 

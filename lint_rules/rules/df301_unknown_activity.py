@@ -45,6 +45,7 @@ class UnknownActivity(Rule):
     """
 
     CODE = "DF301"
+    DATA = ("name",)
     NAME = "unknown-activity"
     MESSAGE = "no activity named `{name}` in this project{hint}"
     SEVERITY = "warning"

@@ -19,6 +19,7 @@ class UnknownSubOrchestrator(Rule):
     """
 
     CODE = "DF302"
+    DATA = ("name",)
     NAME = "unknown-sub-orchestrator"
     MESSAGE = "no orchestrator named `{name}` in this project{hint}"
     SEVERITY = "warning"

@@ -18,6 +18,7 @@ class NotAnActivity(Rule):
     """
 
     CODE = "DF303"
+    DATA = ("callee",)
     NAME = "not-an-activity"
     MESSAGE = "`{name}` is not an activity (no `activity_trigger`): pass a registered activity"
     VALID = [Valid(_APP + '    return (yield context.call_activity(say_hello, "Tokyo"))\n')]

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from durable_testkit.lint_rules import lint_paths, lint_source
-from durable_testkit.lint_rules.cache import AnalysisCache
-from durable_testkit.lint_rules.sources import DEFAULT_MAX_FILE_BYTES
+from durable_testkit.lint_rules import lint_paths, lint_source, write_fixes
+from durable_testkit.lint_rules.cache import AnalysisCache, Expected
+from durable_testkit.lint_rules.rules import RULES
+from durable_testkit.lint_rules.sources import DEFAULT_MAX_FILE_BYTES, decode
 
 ORCH = (
     "import datetime\n"
@@ -81,10 +82,10 @@ def test_a_valid_entry_with_one_wrong_field_is_a_miss(tmp_path: Path) -> None:
     lint_paths([app], config=False, cache_dir=cache_dir)
     entry = next(p for p in cache_dir.rglob("*") if p.is_file())
     data = json.loads(entry.read_text())
-    assert data["format"] == "2-json"
+    assert data["format"] == "3-json"
     data["reports"][0]["line"] = "9"  # a string where an int belongs
     entry.write_text(json.dumps(data))
-    assert AnalysisCache(str(cache_dir)).get(entry.name) is None
+    assert AnalysisCache(str(cache_dir)).get(entry.name, _expected(app)) is None
 
 
 def test_cache_round_trip_is_a_hit(tmp_path: Path) -> None:
@@ -92,8 +93,116 @@ def test_cache_round_trip_is_a_hit(tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
     first = lint_paths([app], config=False, cache_dir=cache_dir)
     entry = next(p for p in cache_dir.rglob("*") if p.is_file())
-    assert AnalysisCache(str(cache_dir)).get(entry.name) is not None
+    assert AnalysisCache(str(cache_dir)).get(entry.name, _expected(app)) is not None
     assert lint_paths([app], config=False, cache_dir=cache_dir) == first
+
+
+def _expected(app: Path, name: str = "function_app.py") -> Expected:
+    path = app / name
+    source = decode(str(path), path.read_bytes())
+    assert not isinstance(source, str) and hasattr(source, "text")
+    return Expected.of(source, "function_app", [r.CODE for r in RULES])  # type: ignore[arg-type]
+
+
+def _entries(cache: Path) -> list[Path]:
+    return [p for p in cache.rglob("*") if p.is_file()]
+
+
+#: A safe fix (DF103) and an unsafe one (DF101), so a run with --fix builds edits.
+FIXABLE = ORCH.replace("    now = datetime.datetime.now()\n",
+                       "    now = datetime.datetime.now()\n    tag = uuid.uuid4()\n"
+                       ).replace("import datetime\n", "import datetime\nimport uuid\n")
+
+
+def test_cache_entries_hold_no_edits_and_fixes_are_recomputed(tmp_path: Path) -> None:
+    # A planted entry (the key is no secret) once made --fix write its text into the source.
+    app = _app(tmp_path / "app", FIXABLE)
+    cache = tmp_path / "cache"
+    lint_paths([app], config=False, cache_dir=cache)
+    [entry] = _entries(cache)
+    data = json.loads(entry.read_text())
+    assert all("edit" not in r for r in data["reports"])
+    kinds = {r["code"]: r["fix"] for r in data["reports"]}
+    assert (kinds["DF101"], kinds["DF103"]) == ("unsafe", "safe")
+    expected = lint_paths([app], config=False, fix=True, unsafe_fixes=True)
+    for r in data["reports"]:
+        r["fix"] = "safe"  # even the unsafe fix: a cached fix kind only asks for a fresh look
+    entry.write_text(json.dumps(data))
+    fixed = lint_paths([app], config=False, cache_dir=cache, fix=True)
+    assert [f.fixed for f in fixed.fixes] == [
+        f.fixed for f in lint_paths([app], config=False, fix=True).fixes]
+    assert "context.new_guid()" in fixed.fixes[0].fixed
+    assert "current_utc_datetime" not in fixed.fixes[0].fixed  # unsafe: not asked for
+    both = lint_paths([app], config=False, cache_dir=cache, fix=True, unsafe_fixes=True)
+    assert both == expected
+
+
+def test_a_planted_edit_is_a_miss_and_never_written(tmp_path: Path) -> None:
+    app = _app(tmp_path / "app", FIXABLE)
+    cache = tmp_path / "cache"
+    lint_paths([app], config=False, cache_dir=cache)
+    [entry] = _entries(cache)
+    data = json.loads(entry.read_text())
+    for r in data["reports"]:
+        r["edit"] = [0, 0, "__import__('os').system('echo INJECTED')\n"]
+        r["fix"] = "safe"
+    entry.write_text(json.dumps(data))
+    assert AnalysisCache(str(cache)).get(entry.name, _expected(app)) is None
+    write_fixes(lint_paths([app], config=False, cache_dir=cache, fix=True))
+    assert "INJECTED" not in (app / "function_app.py").read_text()
+    assert "context.new_guid()" in (app / "function_app.py").read_text()
+
+
+_MUTATIONS = {
+    "unknown code": lambda d: d["reports"][0].update(code="DF999"),
+    "parse error with a rule's code": lambda d: d.update(parse_error={
+        "code": "DF101", "line": 1, "col": 0, "message": "x", "owner": None, "fix": None,
+        "data": {}}),
+    "negative line": lambda d: d["reports"][0].update(line=-5),
+    "line past the end": lambda d: d["reports"][0].update(line=10_000),
+    "column past the line": lambda d: d["reports"][0].update(col=500),
+    "owner from elsewhere": lambda d: d["reports"][0].update(owner="other.orch"),
+    "another file's path": lambda d: d.update(path="/elsewhere/function_app.py"),
+    "another module": lambda d: d.update(module="elsewhere"),
+    "function of another file": lambda d: d["functions"][0].update(path="/x.py"),
+    "function line past the end": lambda d: d["functions"][0].update(line=10_000),
+    "suppression past the end": lambda d: d["suppressions"].append([1, 0, 1, 10_000, []]),
+    "project check data missing": lambda d: d["reports"].append({
+        "code": "DF301", "line": 10, "col": 4, "message": "m", "owner": "function_app.orch",
+        "fix": None, "data": {}}),
+    "terminal escape in a message": lambda d: d["reports"][0].update(message="\x1b[2Jok"),
+}
+
+
+@pytest.mark.parametrize("mutation", sorted(_MUTATIONS))
+def test_cache_entries_with_wrong_values_are_misses(tmp_path: Path, mutation: str) -> None:
+    app = _app(tmp_path / "app")
+    cache = tmp_path / "cache"
+    first = lint_paths([app], config=False, cache_dir=cache)
+    [entry] = _entries(cache)
+    data = json.loads(entry.read_text())
+    _MUTATIONS[mutation](data)
+    entry.write_text(json.dumps(data))
+    assert AnalysisCache(str(cache)).get(entry.name, _expected(app)) is None
+    again = lint_paths([app], config=False, cache_dir=cache)
+    assert again == first and not again.internal_errors
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_a_fifo_or_link_at_a_cache_entry_is_a_miss(tmp_path: Path) -> None:
+    app = _app(tmp_path / "app")
+    first = _cli("check", "--no-config", ".", cwd=app)
+    [entry] = _entries(app / ".cache")
+    real = tmp_path / "entry.json"
+    real.write_bytes(entry.read_bytes())
+    entry.unlink()
+    os.symlink(real, entry)  # a link, even to a valid entry, was not written by us
+    assert AnalysisCache(str(app / ".cache")).get(entry.name, _expected(app)) is None
+    entry.unlink()
+    os.mkfifo(entry)  # opening it for reading would block until a writer comes
+    again = _cli("check", "--no-config", ".", cwd=app, timeout=30)
+    assert (again.returncode, again.stdout) == (first.returncode, first.stdout)
+    assert entry.is_file()  # the miss wrote a good entry over the FIFO
 
 
 # -- files that are not regular, unreadable or too large -----------------------------------
