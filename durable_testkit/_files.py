@@ -7,18 +7,22 @@ errors are tracebacks. ``read_user_file`` checks what the path is with
 ``os.stat`` *before* opening it, opens with ``O_NONBLOCK`` so a FIFO swapped in
 between cannot block, re-checks the open descriptor, and reads at most
 ``max_bytes``. Every failure is an ``InputFileError`` naming the file.
+``parse_json_text`` does the same for the JSON in it: Python's parser raises more
+than ``JSONDecodeError`` on hostile text.
 
 (durable-lint reads its own files: it is standalone and must not import this.)
 """
 from __future__ import annotations
 
+import json
 import os
 import stat
-from typing import Optional, Union
+import sys
+from typing import Any, Optional, Union
 
-from .errors import InputFileError
+from .errors import HistoryFormatError, InputFileError
 
-__all__ = ["DEFAULT_MAX_BYTES", "read_user_file"]
+__all__ = ["DEFAULT_MAX_BYTES", "parse_json_text", "read_user_file"]
 
 #: The default size limit: 64 MiB. The largest production histories we have seen are a few
 #: MiB (a 10,000-event export is about 5 MiB); anything far bigger is the wrong file.
@@ -115,3 +119,28 @@ def read_user_file(path: Union[str, "os.PathLike[str]"], *,
         raise InputFileError(shown, _os_problem(exc)) from None
     finally:
         os.close(fd)
+
+
+def parse_json_text(text: str, path: Optional[str] = None) -> Any:
+    """``json.loads`` for text from a user's file: every failure a one-line HistoryFormatError.
+
+    Besides malformed JSON, Python's parser raises ``RecursionError`` on deep nesting
+    and a bare ``ValueError`` on integers over its 4,300-digit conversion limit.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise HistoryFormatError(
+            f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+            path=path) from None
+    except RecursionError:
+        raise HistoryFormatError(
+            "not readable JSON: arrays or objects nested too deeply for Python's JSON "
+            f"parser (the limit is about {sys.getrecursionlimit()} levels); no history "
+            "nests like that", path=path) from None
+    except ValueError as exc:
+        # Not a JSONDecodeError: e.g. an integer over Python's 4,300-digit conversion limit.
+        problem = str(exc).replace("\r", "\\r").replace("\n", "\\n")
+        if len(problem) > 200:
+            problem = problem[:197] + "..."
+        raise HistoryFormatError(f"not readable JSON: {problem}", path=path) from None

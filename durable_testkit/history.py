@@ -39,7 +39,7 @@ from typing import (
     Union,
 )
 
-from ._files import DEFAULT_MAX_BYTES, read_user_file
+from ._files import DEFAULT_MAX_BYTES, parse_json_text, read_user_file
 from .errors import HistoryFormatError
 
 __all__ = [
@@ -1116,21 +1116,7 @@ def load_history(path: Union[str, os.PathLike[str]], *,
     except UnicodeDecodeError as exc:
         raise HistoryFormatError(f"not UTF-8 text: {exc}", path=where) from None
     del raw
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise HistoryFormatError(
-            f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
-            path=where) from None
-    except RecursionError:
-        raise HistoryFormatError(
-            "not readable JSON: arrays or objects nested too deeply for Python's JSON "
-            f"parser (the limit is about {sys.getrecursionlimit()} levels); no history "
-            "nests like that", path=where) from None
-    except ValueError as exc:
-        # Not a JSONDecodeError: e.g. an integer over Python's 4,300-digit conversion limit.
-        raise HistoryFormatError(f"not readable JSON: {_short(str(exc), 200)}",
-                                 path=where) from None
+    data = parse_json_text(text, where)
     del text
     try:
         return _history_from_document(data, where)
