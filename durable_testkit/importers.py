@@ -23,18 +23,20 @@ Facts about each format, with their sources: docs/protocol.md, section
 from __future__ import annotations
 
 import csv
-import gzip
 import hashlib
 import io
 import json
 import os
 import re
+import sys
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import (Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set,
                     Tuple, Union)
 
-from .errors import DurableTestkitError, HistoryFormatError, HistoryImportError
+from ._files import parse_json_text, read_user_file
+from .errors import DurableTestkitError, HistoryFormatError, HistoryImportError, InputFileError
 from .history import EventType, InstanceHistory, load_history, save_history
 
 __all__ = [
@@ -51,9 +53,11 @@ FORMATS: Tuple[str, ...] = ("status-api", "storage-table", "core-tools", "durabl
 
 Source = Union[str, "os.PathLike[str]", Mapping[str, Any], Sequence[Any], Any]
 
-# Exports bigger than this are refused rather than read into memory (a History table
-# export of a busy hub can be huge; split it by PartitionKey first).
+# Exports bigger than this (256 MiB), on disk or once decompressed, are refused rather
+# than read into memory (a History table export of a busy hub can be huge; split it by
+# PartitionKey first). The ``max_bytes`` argument of the import functions overrides it.
 _MAX_BYTES = 256 * 1024 * 1024
+_GZIP_CHUNK = 1024 * 1024
 
 _TYPE_BY_NAME = {e.name: int(e) for e in EventType}
 _NAME_BY_TYPE = {int(e): e.name for e in EventType}
@@ -145,46 +149,32 @@ class _Read:
     hub: Optional[str] = None
 
 
-def _read(source: Source) -> _Read:
-    """A path is read (gzip, JSON, JSON lines or CSV); anything else is taken as parsed."""
+def _read(source: Source, max_bytes: int = _MAX_BYTES) -> _Read:
+    """A path is read (gzip, JSON, JSON lines or CSV); anything else is taken as parsed.
+
+    Exports come from production and CI artifacts: only a regular file is read, at most
+    ``max_bytes`` of it, and at most ``max_bytes`` once decompressed (a small gzip file
+    can expand to gigabytes); every failure is a HistoryImportError naming the file.
+    """
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
-        ctx = _Ctx(path, "export")
         try:
-            size = os.stat(path).st_size
-            if size > _MAX_BYTES:
-                raise ctx.fail(f"the file is {size} bytes, more than the {_MAX_BYTES} this "
-                               "reads", fix="Split a table export by PartitionKey (instance)")
-            with open(path, "rb") as fh:
-                raw = fh.read()
-        except OSError as exc:
-            raise HistoryImportError(f"cannot read the file: {exc.strerror or exc}",
-                                     path=path) from None
+            raw = read_user_file(path, max_bytes=max_bytes, what="history export")
+        except InputFileError as exc:
+            fix = "Split a table export by PartitionKey (instance), or pass a larger " \
+                "max_bytes" if exc.advice else ""
+            raise HistoryImportError(exc.problem, path=path, fix=fix) from None
         if raw[:2] == b"\x1f\x8b":
-            try:
-                raw = gzip.decompress(raw)
-            except (OSError, EOFError) as exc:
-                raise HistoryImportError(f"not a valid gzip file: {exc}", path=path) from None
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise HistoryImportError(f"not UTF-8 text: {exc}", path=path) from None
+            raw = _gunzip(raw, path, max_bytes)
+        text = _decode(raw, path)
+        del raw
         hub = _hub_from_name(path)
         stripped = text.lstrip()
         if stripped[:1] in ("{", "["):
-            try:
-                return _Read(path, json.loads(text), hub=hub)
-            except json.JSONDecodeError as exc:
-                lines = [ln for ln in text.splitlines() if ln.strip()]
-                try:
-                    return _Read(path, [json.loads(ln) for ln in lines], hub=hub)
-                except json.JSONDecodeError:
-                    raise HistoryImportError(
-                        f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
-                        path=path) from None
+            return _Read(path, _parse_json_or_lines(text, path), hub=hub)
         first = stripped.splitlines()[0] if stripped else ""
         if "PartitionKey" in first and "," in first:
-            return _Read(path, list(csv.DictReader(io.StringIO(text))), is_csv=True, hub=hub)
+            return _Read(path, _parse_csv(text, path), is_csv=True, hub=hub)
         raise HistoryImportError(
             "neither JSON nor a History-table CSV (no PartitionKey column in the first line)",
             path=path)
@@ -192,6 +182,71 @@ def _read(source: Source) -> _Read:
         raise HistoryImportError("got bytes: pass a file path or the parsed JSON "
                                  "(json.loads(...)) instead", path="<object>")
     return _Read("<object>", source)
+
+
+def _gunzip(raw: bytes, path: str, max_bytes: int) -> bytes:
+    """Decompress every gzip member, stopping as soon as the output passes ``max_bytes``."""
+    out = bytearray()
+    data = raw
+    while data:
+        stream = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip header and trailer
+        try:
+            while not stream.eof:
+                chunk = stream.decompress(data, _GZIP_CHUNK)
+                data = stream.unconsumed_tail
+                if not chunk and not data:
+                    raise HistoryImportError("not a valid gzip file: it ends before its "
+                                             "compressed data does (truncated?)", path=path)
+                out += chunk
+                if len(out) > max_bytes:
+                    raise HistoryImportError(
+                        f"decompresses to more than the {max_bytes:,} bytes this reads "
+                        f"(the file itself is {len(raw):,} bytes)", path=path,
+                        fix="Split a table export by PartitionKey (instance), or pass a "
+                            "larger max_bytes")
+        except zlib.error as exc:
+            raise HistoryImportError(f"not a valid gzip file: {exc}", path=path) from None
+        # Another member may follow (gzip concatenates them); gzip pads with zeros.
+        data = stream.unused_data.lstrip(b"\x00")
+    return bytes(out)
+
+
+def _decode(raw: bytes, path: str) -> str:
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise HistoryImportError("UTF-16 text (it starts with a UTF-16 byte-order mark); this "
+                                 "reads UTF-8", path=path,
+                                 fix="Save the export as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)")
+    try:
+        # utf-8-sig: files saved by Windows tools often start with a BOM.
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise HistoryImportError(f"not UTF-8 text: {exc}", path=path) from None
+
+
+def _parse_json_or_lines(text: str, path: str) -> Any:
+    """One JSON document, or JSON lines (one document per line)."""
+    try:
+        return parse_json_text(text, path)
+    except HistoryFormatError as whole:
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        if len(lines) > 1:
+            try:
+                return [parse_json_text(ln, path) for ln in lines]
+            except HistoryFormatError:
+                pass
+        raise HistoryImportError(whole.problem, path=path) from None
+
+
+def _parse_csv(text: str, path: str) -> List[Dict[str, Any]]:
+    reader = csv.DictReader(io.StringIO(text))
+    try:
+        return list(reader)
+    except csv.Error as exc:
+        # A cell over the csv module's field size limit, a NUL byte (before Python 3.13),
+        # an unterminated quote under strict parsing...
+        # line_num counts the lines read before the failing one.
+        raise HistoryImportError(f"not a readable CSV: {exc} (line {reader.line_num + 1})",
+                                 path=path) from None
 
 
 def _hub_from_name(path: str) -> Optional[str]:
@@ -247,17 +302,27 @@ def _sniff(read: _Read) -> str:
 
 # =========================================================================== DTFx JSON
 
+# A number written as text: ASCII digits only (str.isdigit takes "²", which int() refuses),
+# and short (int() refuses over 4,300 digits; no event type or status has more than two).
+_SMALL_INT = re.compile(r"^\s*-?[0-9]{1,9}\s*$")
+
+
+def _shown(value: Any, width: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 def _type_code(value: Any, ctx: _Ctx, index: int) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, str):
-        if value.strip().lstrip("-").isdigit():
+        if _SMALL_INT.match(value):
             return int(value)
         if value in _TYPE_BY_NAME:
             return _TYPE_BY_NAME[value]
         close = [n for n in _TYPE_BY_NAME if n.lower() == value.lower()]
         hint = f" (did you mean {close[0]}?)" if close else ""
-        raise ctx.fail(f"unknown event type name {value!r}{hint}; known: "
+        raise ctx.fail(f"unknown event type name {_shown(value)}{hint}; known: "
                        f"{', '.join(_TYPE_BY_NAME)}", index, value,
                        "Newer event kinds (entities, rewind) are not part of the Azure "
                        "Functions Python protocol; remove the event or report it")
@@ -268,11 +333,11 @@ def _status_code(value: Any, ctx: _Ctx, index: int, event_type: int) -> Any:
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         return value
     if isinstance(value, str):
-        if value.isdigit():
+        if _SMALL_INT.match(value) and not value.strip().startswith("-"):
             return int(value)
         if value in _STATUS_BY_NAME:
             return _STATUS_BY_NAME[value]
-    raise ctx.fail(f"unknown OrchestrationStatus {value!r}; known: "
+    raise ctx.fail(f"unknown OrchestrationStatus {_shown(value)}; known: "
                    f"{', '.join(_STATUS_BY_NAME)}", index, event_type)
 
 
@@ -459,10 +524,9 @@ def _table_events(rows: List[Dict[str, Any]], ctx: _Ctx, hub: Optional[str]
                 k = "Timestamp"
             if k in _COMPLEX and isinstance(v, str) and v.strip()[:1] in ("{", "["):
                 try:
-                    v = json.loads(v)
-                except json.JSONDecodeError as exc:
-                    raise ctx.fail(f"{k} is not valid JSON: {exc.msg}", i,
-                                   row.get("EventType")) from None
+                    v = parse_json_text(v)
+                except HistoryFormatError as exc:
+                    raise ctx.fail(f"{k} is {exc.problem}", i, row.get("EventType")) from None
             event[k] = v
         out.append(event)
     return out
@@ -1008,13 +1072,26 @@ def _finish(wire: List[Dict[str, Any]], ctx: _Ctx, version: Optional[str],
 
 def import_histories(source: Source, *, format: str = "auto", app: Any = None,
                      orchestrator: Any = None, version: Optional[str] = None,
-                     instance_id: Optional[str] = None) -> List[InstanceHistory]:
+                     instance_id: Optional[str] = None,
+                     max_bytes: int = _MAX_BYTES) -> List[InstanceHistory]:
     """Like :func:`import_history`, for exports that hold several instances.
 
     A History-table export holds one instance per PartitionKey; every other format
     holds one instance. Returns one history per instance, in PartitionKey order.
     """
-    read = _read(source)
+    try:
+        return _import_histories(_read(source, max_bytes), format, app, orchestrator,
+                                 version, instance_id)
+    except RecursionError:
+        # The parser takes ~1,000 levels, the rebuild (deep copies, JSON text) fewer.
+        raise HistoryImportError(
+            f"a value is nested too deeply to process (over about {sys.getrecursionlimit()} "
+            "levels)", path=_read_label(source)) from None
+
+
+def _import_histories(read: _Read, format: str, app: Any, orchestrator: Any,
+                      version: Optional[str], instance_id: Optional[str]
+                      ) -> List[InstanceHistory]:
     fmt = _sniff(read) if format == "auto" else format
     if fmt not in FORMATS:
         raise HistoryImportError(f"unknown format {format!r}", path=read.label,
@@ -1063,7 +1140,8 @@ def _copy_status(st: _Status) -> _Status:
 
 def import_history(source: Source, *, format: str = "auto", app: Any = None,
                    orchestrator: Any = None, version: Optional[str] = None,
-                   instance_id: Optional[str] = None) -> InstanceHistory:
+                   instance_id: Optional[str] = None,
+                   max_bytes: int = _MAX_BYTES) -> InstanceHistory:
     """Turn a production history export into a replayable :class:`InstanceHistory`.
 
     Args:
@@ -1080,17 +1158,21 @@ def import_history(source: Source, *, format: str = "auto", app: Any = None,
         version: the orchestration version to record in ExecutionStarted ``Version``
             when the export has none (the status API drops it).
         instance_id: the instance id, for a bare ``historyEvents`` list that lacks it.
+        max_bytes: refuse a file larger than this, or one that decompresses to more
+            (default 256 MiB). Only regular files are read: a FIFO or device is
+            refused by name before it is opened.
 
     Returns:
         The history; ``metadata["import"]`` holds the format, the source and
         ``notes``: one line per thing that was reconstructed or assumed.
 
     Raises:
-        HistoryImportError: the export cannot be rebuilt; names the file, the event
-            (index and type) and what is missing.
+        HistoryImportError: the export cannot be read or rebuilt; names the file, the
+            event (index and type) and what is missing.
     """
     histories = import_histories(source, format=format, app=app, orchestrator=orchestrator,
-                                 version=version, instance_id=instance_id)
+                                 version=version, instance_id=instance_id,
+                                 max_bytes=max_bytes)
     if len(histories) != 1:
         ids = ", ".join(h.instance_id for h in histories[:5])
         raise HistoryImportError(
@@ -1176,12 +1258,13 @@ class ImportOutcome:
 def import_to_corpus(sources: Iterable[Union[str, "os.PathLike[str]"]],
                      out_dir: Union[str, "os.PathLike[str]"], *, format: str = "auto",
                      app: Any = None, version: Optional[str] = None,
-                     on_outcome: Optional[Callable[[ImportOutcome], None]] = None
-                     ) -> List[ImportOutcome]:
+                     on_outcome: Optional[Callable[[ImportOutcome], None]] = None,
+                     max_bytes: int = _MAX_BYTES) -> List[ImportOutcome]:
     """Import each source and save its instances into the corpus under ``out_dir``.
 
-    A source that fails is reported and the next one is imported. The app, if
-    given, is loaded once for all sources.
+    A source that fails is reported (a one-line message naming it) and the next one
+    is imported. The app, if given, is loaded once for all sources. ``max_bytes``
+    bounds each source as in :func:`import_history`.
 
     Raises:
         AppDiscoveryError: the app cannot be loaded (nothing is imported).
@@ -1194,7 +1277,8 @@ def import_to_corpus(sources: Iterable[Union[str, "os.PathLike[str]"]],
     for source in sources:
         label = os.fspath(source)
         try:
-            histories = import_histories(source, format=format, app=app, version=version)
+            histories = import_histories(source, format=format, app=app, version=version,
+                                         max_bytes=max_bytes)
             written, labels = [], []
             for h in histories:
                 wanted = corpus_path(h, out_dir)
@@ -1210,6 +1294,10 @@ def import_to_corpus(sources: Iterable[Union[str, "os.PathLike[str]"]],
                                     f"{summary} ({notes} note{'s' if notes != 1 else ''})")
         except (DurableTestkitError, OSError) as exc:
             outcome = ImportOutcome(label, False, (), str(exc))
+        except Exception as exc:  # noqa: BLE001 - a bug here must not stop the other sources
+            outcome = ImportOutcome(
+                label, False, (), f"{label}: the import failed unexpectedly "
+                f"({type(exc).__name__}: {exc}); please report it with this file")
         outcomes.append(outcome)
         if on_outcome is not None:
             on_outcome(outcome)

@@ -167,7 +167,7 @@ def test_unknown_shape_and_unknown_format() -> None:
 
 def test_file_problems(tmp_path: Any) -> None:
     missing = tmp_path / "nope.json"
-    assert _message(str(missing)) == f"{missing}: cannot read the file: No such file or directory"
+    assert _message(str(missing)) == f"{missing}: no such file"
     bad = tmp_path / "bad.json"
     bad.write_text('{"historyEvents": [')
     assert _message(str(bad)).startswith(f"{bad}: not valid JSON: Expecting value at line 1")
