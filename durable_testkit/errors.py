@@ -463,23 +463,29 @@ class SpinningOrchestrator(RunawayOrchestrator):
 
     A poll loop without a durable timer: here activities take no virtual time
     unless told, so it can never see a change and would run until its history
-    makes every episode crawl. Reported after ``limit`` identical episodes.
+    makes every episode crawl. Reported after ``limit`` identical episodes (or
+    cycles of episodes, as a poll that calls ``continue_as_new`` makes), or three
+    times as many when only the inputs change and the answers stay the same
+    (``inputs_change``: a poll carrying a counter).
     """
 
     def __init__(self, instance_id: str, orchestrator: str, limit: int, instant: str,
-                 schedules: Sequence[str]) -> None:
+                 schedules: Sequence[str], *, inputs_change: bool = False) -> None:
         self.instant = instant
-        self.schedules = tuple(schedules)
+        self.schedules = tuple(dict.fromkeys(schedules))
         self.instance_id = instance_id
         self.orchestrator = orchestrator
         self.limit = limit
+        self.inputs_change = inputs_change
         self.what = "identical episodes at one virtual instant"
         each = ", ".join(self.schedules) or "nothing but continue_as_new"
+        same = ("the same functions, only their inputs changing, for the same answers"
+                if inputs_change else "the same work")
         # Its own text, not RunawayOrchestrator's: skip that constructor, keep the fields.
         Exception.__init__(
             self,
             f"Orchestration '{orchestrator}' (instance '{instance_id}') ran {limit} episodes in "
-            f"a row at one virtual instant ({instant}), each scheduling the same work: {each}. "
+            f"a row at one virtual instant ({instant}), each scheduling {same}: {each}. "
             "It loops without letting time move (a poll with no durable timer), so here it can "
             "never see a change; in Azure it would call the same work as fast as the workers "
             "allow and grow its history until every replay crawls. Put a "

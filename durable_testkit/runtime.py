@@ -88,8 +88,10 @@ class InMemoryRuntime:
             and ``time.sleep``/``asyncio.sleep`` advance the activity's virtual
             time instead of sleeping (docs/runtime.md, "Activities take time").
             False keeps the real clock (and real sleeps) in activities.
-        max_repeats: identical episodes in a row at one virtual instant (a poll
-            that never lets time move) before ``SpinningOrchestrator`` is raised.
+        max_repeats: identical episodes (or cycles of episodes) in a row at one
+            virtual instant (a poll that never lets time move) before
+            ``SpinningOrchestrator`` is raised; three times as many when only the
+            inputs change and the answers stay the same.
         drive_timeout: real seconds one driving call (``wait``, ``run``,
             ``advance``, ``run_until_idle``) may take before ``DriveTimeout`` says
             what the runtime was doing; None for no bound.

@@ -11,6 +11,7 @@ Read it in this order (docs/architecture.md draws it):
 * ``entities``: the entity scheduler;
 * ``scheduler``: the state machine (ready queue, timer heap, step, post, apply an
   episode's outcome), the only caller of the policy;
+* ``spin``: spots a poll that never lets virtual time move;
 * ``ports``: the protocol front ends (client, management API, server) use to reach
   a runtime without importing it.
 """

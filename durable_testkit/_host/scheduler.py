@@ -45,6 +45,7 @@ from .activities import ActivityExecution, ActivityExecutor
 from .faults import FaultHooks
 from .probe import DeterminismProbe
 from .episode import EpisodeEnd, EpisodeOutcome, ND_PREFIX, close_episode, crash_hint, run_episode
+from .spin import SpinWatch
 from .records import (DeliveryRecord, EntityRecord, Execution, Instance, Message, ParentRef,
                       TimerRecord, WorkItem)
 from .diagnostics import input_hint
@@ -143,8 +144,8 @@ class Scheduler:
         self.activity_seconds = 0.0
         self.episodes = 0
         self._timer_counter = 0
-        # instance id -> (instant, what its last episode scheduled, how many in a row)
-        self._repeats: Dict[str, Tuple[datetime, Any, int]] = {}
+        # What each instance schedules at the current instant (a poll that never moves time).
+        self._spins = SpinWatch()
         # The outermost driving call's real-time deadline (see driving()).
         self.drive_deadline: Optional[float] = None
         self._drive: Tuple[str, int, int, datetime] = ("", 0, 0, clock.now)
@@ -245,7 +246,19 @@ class Scheduler:
     def terminate(self, inst: Instance, reason: str) -> None:
         if inst.terminal:  # ext: DurableClient.TerminateAsync (IsOrchestrationRunning)
             raise InvalidOperationError(lifecycle_refusal("terminate", inst))
-        self._append_episode(inst, [w.execution_terminated(self.clock.now, reason)])
+        # DTFx: the terminate message is one more event of an episode (ExecutionStarted
+        # first if the instance had not started); TaskOrchestrationContext's
+        # HandleExecutionTerminatedEvent completes it (CompleteOrchestration(reason, null,
+        # Terminated)), so an ExecutionCompleted numbered like any completion follows.
+        events: List[Dict[str, Any]] = []
+        ex = inst.execution
+        if not ex.started:
+            ex.started = True
+            events.append(self._execution_started(inst, self.stamp()))
+        events.append(w.execution_terminated(self.clock.now, reason))
+        events.append(_numbered(inst, w.execution_completed(self.clock.now, w.TERMINATED,
+                                                            reason)))
+        self._append_episode(inst, events)
         self._finish(inst, Status.Terminated, output=reason, result_text=json.dumps(reason))
 
     def suspend(self, inst: Instance, reason: str) -> None:
@@ -533,24 +546,19 @@ class Scheduler:
             self.probe.episode(inst, base, outcome)  # before _apply closes the episode
         self._apply(inst, outcome, base, stamp)
         if outcome.slots or outcome.end is EpisodeEnd.CONTINUED_AS_NEW:
-            self._watch_repeats(inst, outcome)
+            self._watch_repeats(inst, outcome, messages)
 
-    def _watch_repeats(self, inst: Instance, outcome: EpisodeOutcome) -> None:
+    def _watch_repeats(self, inst: Instance, outcome: EpisodeOutcome,
+                       messages: List[Dict[str, Any]]) -> None:
         """Stop a poll that never lets time move, long before max_episodes (which grows slow)."""
-        slots = outcome.slots
-        if len(slots) > 8:  # a fan-out: not a poll
-            self._repeats.pop(inst.instance_id, None)
-            return
-        now = self.clock.now
-        what = (outcome.end is EpisodeEnd.CONTINUED_AS_NEW,
-                tuple((s.kind, s.name, s.action.get("input"), s.fire_at) for s in slots))
-        last = self._repeats.get(inst.instance_id)
-        count = last[2] + 1 if last is not None and last[0] == now and last[1] == what else 1
-        self._repeats[inst.instance_id] = (now, what, count)
-        if count >= self.limits.max_repeats:
-            del self._repeats[inst.instance_id]
-            raise SpinningOrchestrator(inst.instance_id, inst.orchestrator, count,
-                                       p.format_timestamp(now), [_describe(s) for s in slots])
+        spin = self._spins.observe(inst.instance_id, self.clock.now, outcome.slots,
+                                   outcome.end is EpisodeEnd.CONTINUED_AS_NEW, messages,
+                                   self.limits.max_repeats)
+        if spin is not None:
+            raise SpinningOrchestrator(inst.instance_id, inst.orchestrator, spin.episodes,
+                                       p.format_timestamp(spin.instant),
+                                       [_describe(s) for s in spin.slots],
+                                       inputs_change=spin.inputs_change)
 
     @contextmanager
     def driving(self, call: str) -> Iterator[None]:

@@ -79,6 +79,60 @@ def test_continue_as_new_without_a_timer_and_the_limit_knob() -> None:
     assert rt2.run("poll").output == "done"
 
 
+def test_a_poll_carrying_a_counter_is_reported_within_seconds() -> None:
+    def counting(context: df.DurableOrchestrationContext):
+        attempt = 0
+        while True:
+            attempt += 1
+            status = yield context.call_activity("check_status", {"attempt": attempt})
+            if status == "done":
+                return status
+
+    rt = InMemoryRuntime()
+    rt.register_orchestrator("counting", counting)
+    rt.mock_activity("check_status", return_value="pending")
+    wall = time.perf_counter()
+    with pytest.raises(SpinningOrchestrator) as info:
+        rt.run("counting")
+    assert time.perf_counter() - wall < 30
+    assert info.value.inputs_change and info.value.limit == 300
+    assert "only their inputs changing, for the same answers: activity 'check_status'(" \
+        in str(info.value)
+
+
+def test_a_loop_over_items_getting_other_answers_is_not_a_poll() -> None:
+    def each_item(context: df.DurableOrchestrationContext):
+        total = 0
+        for item in range(320):  # more than the spin bounds (300), at one instant
+            total += yield context.call_activity("price", item)
+        return total
+
+    rt = InMemoryRuntime()
+    rt.register_orchestrator("each_item", each_item)
+    rt.mock_activity("price", side_effect=lambda item: item * 2)
+    assert rt.run("each_item").output == 2 * sum(range(320))
+
+
+def test_a_poll_that_continues_as_new_is_reported_as_a_cycle() -> None:
+    def polling_execution(context: df.DurableOrchestrationContext):
+        status = yield context.call_activity("check_status", None)
+        if status != "done":
+            context.continue_as_new(None)
+            return None
+        return status
+
+    rt = InMemoryRuntime()
+    rt.register_orchestrator("p", polling_execution)
+    rt.mock_activity("check_status", return_value="pending")
+    wall = time.perf_counter()
+    with pytest.raises(SpinningOrchestrator) as info:
+        rt.run("p")
+    assert time.perf_counter() - wall < 30
+    assert info.value.schedules == ("activity 'check_status'(null)",)
+    assert "ran 200 episodes in a row" in str(info.value)  # 100 cycles of two episodes
+    assert len(rt.activity_calls) == 100
+
+
 def _app(tmp_path: Path, body: str) -> Path:
     tmp_path.mkdir(exist_ok=True)
     (tmp_path / "host.json").write_text('{"version": "2.0"}')
