@@ -404,6 +404,30 @@ def test_terminate_sets_status_and_output_to_the_reason() -> None:
     assert "ExecutionTerminated" in types_of(status)
 
 
+def test_a_terminated_history_ends_as_dtfx_completes_it() -> None:
+    """DTFx's HandleExecutionTerminatedEvent calls CompleteOrchestration(reason, null,
+    Terminated): ExecutionCompleted follows, numbered like any completion."""
+    def one_step(context):
+        yield context.call_activity("a", None)
+        yield context.wait_for_external_event("x")
+
+    rt = make(o=one_step)
+    rt.mock_activity("a", return_value=1)
+    iid = rt.start("o")
+    rt.run_until_idle()
+    rt.terminate(iid, "stop")
+    wire = [e.to_wire() for e in rt.history(iid).events]
+    assert [e["EventType"] for e in wire[-4:]] == [12, 3, 1, 13]
+    assert {k: wire[-2][k] for k in ("EventId", "OrchestrationStatus", "Result")} == \
+        {"EventId": 1, "OrchestrationStatus": 5, "Result": "stop"}
+    # A pending instance: its ExecutionStarted is processed with the terminate message.
+    pending = rt.start("o")
+    rt.terminate(pending, "never mind")
+    assert [e["EventType"] for e in (e.to_wire() for e in rt.history(pending).events)] == \
+        [12, 0, 3, 1, 13]
+    assert rt.status(pending).output == "never mind"
+
+
 def test_suspend_queues_events_until_resume() -> None:
     rt = make(w=waiter)
     iid = rt.start("w")
