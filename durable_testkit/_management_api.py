@@ -20,6 +20,8 @@ serves it over loopback HTTP.
 from __future__ import annotations
 
 import json
+import os
+import re
 import traceback
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Mapping, Optional, Set, Tuple, Union
@@ -168,8 +170,17 @@ def handle(rt: RuntimePort, method: str, path: str, query: Union[str, Mapping[st
     except Exception as exc:  # a handler bug or a user-code failure: answer as the host does
         if raise_errors:
             raise
-        return _error(500, f"{type(exc).__name__}: {exc}",
-                      "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+        # One line, where it was raised, never the Python traceback: an HTTP body is no
+        # place for our frames (and the client shows ExceptionMessage anyway).
+        return _error(500, f"{type(exc).__name__}: {exc}{_raised_at(exc)}")
+
+
+def _raised_at(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f" (raised at {os.path.basename(last.filename)}:{last.lineno} in {last.name})"
 
 
 def _split(path: str) -> Optional[List[str]]:
@@ -234,6 +245,9 @@ def _start(rt: RuntimePort, name: str, instance_id: Optional[str], q: Dict[str, 
         value = _decode_input(body)
     except ValueError as exc:
         return _error(400, "Invalid JSON content", str(exc))
+    wait, refused = _wait_arguments(q)
+    if refused is not None:
+        return refused
     try:
         # SDK 1.5.0+: start_new(version=...) sends ?version=; the instance keeps it.
         instance_id = rt.start(name, value, instance_id, version=q.get("version") or None)
@@ -249,12 +263,10 @@ def _start(rt: RuntimePort, name: str, instance_id: Optional[str], q: Dict[str, 
                                f"{exc.existing_status} already exists.",
                                "DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException")
         return _error(400, str(exc))
-    timeout = _seconds(q.get("timeout"))
-    interval = _seconds(q.get("pollinginterval"))
-    if timeout is not None and interval is not None:
+    if wait is not None:
         # createAndWaitOnNewInstancePostUri: wait in virtual time, then answer like
         # WaitForCompletionOrCreateCheckStatusResponseAsync.
-        drive_until(rt, instance_id, timedelta(seconds=timeout), timedelta(seconds=interval))
+        drive_until(rt, instance_id, *wait)
         result = rt.status(instance_id)
         if result.runtime_status == Status.Completed:
             return 200, dict(_JSON), json.dumps(result.output)
@@ -262,6 +274,60 @@ def _start(rt: RuntimePort, name: str, instance_id: Optional[str], q: Dict[str, 
             return (500 if result.runtime_status == Status.Failed else 200), dict(_JSON), \
                 json.dumps(_status_json(rt, result, show_input=True))
     return _check_status(origin, instance_id, task_hub(rt))
+
+
+# TimeSpan.MaxValue.TotalSeconds: TimeSpan.FromSeconds refuses anything longer.
+_TIMESPAN_MAX_SECONDS = 922_337_203_685.4775807
+
+
+def _wait_arguments(q: Dict[str, str]
+                    ) -> Tuple[Optional[Tuple[timedelta, timedelta]], Optional[Response]]:
+    """``timeout`` and ``pollingInterval`` of a start, or the 400 that refuses them.
+
+    ext HandleStartOrchestratorRequestAsync reads each with double.TryParse (text that
+    is not a number is ignored: no wait) and TimeSpan.FromSeconds, which throws on NaN
+    (ArgumentException) and past TimeSpan's range (OverflowException); then
+    WaitForCompletionOrCreateCheckStatusResponseAsync throws ArgumentException when the
+    interval exceeds the timeout, and its Task.Delay on a negative interval. The
+    extension does so after starting the instance; here nothing is started, so a
+    corrected retry does not meet a duplicate (docs/protocol.md).
+    """
+    timeout = _seconds(q.get("timeout"))
+    interval = _seconds(q.get("pollinginterval"))
+    for key, value in (("timeout", timeout), ("pollingInterval", interval)):
+        if value is None:
+            continue
+        if value != value:
+            return None, _bad_argument(
+                key, q, "TimeSpan does not accept floating point Not-a-Number values.",
+                "System.ArgumentException")
+        if abs(value) > _TIMESPAN_MAX_SECONDS:
+            return None, _bad_argument(
+                key, q, "TimeSpan overflowed because the duration is too long.",
+                "System.OverflowException")
+    if timeout is None or interval is None:
+        return None, None
+    if interval > timeout:
+        return None, _bad_argument(
+            "pollingInterval", q, f"Total timeout {timeout:g} should be bigger than retry "
+                                  f"timeout {interval:g}", "System.ArgumentException")
+    if interval < 0 < timeout:
+        return None, _bad_argument(
+            "pollingInterval", q, "The value needs to translate in milliseconds to -1 "
+            "(signifying an infinite timeout), 0, or a positive integer less than or equal to "
+            "the maximum allowed timer duration. (Parameter 'delay')",
+            "System.ArgumentOutOfRangeException")
+    return (timedelta(seconds=timeout), timedelta(seconds=interval)), None
+
+
+def _bad_argument(key: str, q: Dict[str, str], message: str, exception_type: str) -> Response:
+    """HandleRequestAsync's ArgumentException answer, naming the value; nothing started."""
+    shown = q.get(key.lower(), "")
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    body = {"Message": "One or more of the arguments submitted is incorrect",
+            "ExceptionMessage": f"{message} ({key}={shown}; no instance was started)",
+            "ExceptionType": exception_type}
+    return 400, dict(_JSON), json.dumps(body)
 
 
 def _restart(rt: RuntimePort, instance_id: str, q: Dict[str, str], origin: str) -> Response:
@@ -494,6 +560,8 @@ def _entity_state(rt: RuntimePort, name: str, key: str) -> Response:
 
 
 # ---------------------------------------------------------------- waiting in virtual time
+_MAX_POLLS = 10_000
+
 def drive_until(rt: RuntimePort, instance_id: str, timeout: timedelta, interval: timedelta) -> None:
     """Poll like the host would, but on virtual time: run ready work, check, skip ``interval``.
 
@@ -501,7 +569,13 @@ def drive_until(rt: RuntimePort, instance_id: str, timeout: timedelta, interval:
     so the clock ends on a poll instant, as it would in Azure.
     """
     with rt.lock:
-        deadline = rt.now + timeout
+        try:
+            deadline = rt.now + timeout
+        except OverflowError:  # past year 9999: the clock cannot get there anyway
+            deadline = datetime.max.replace(tzinfo=rt.now.tzinfo)
+        # Azure polls in real time; here every poll runs the host, so a fine interval on
+        # a long timeout (or 0, a busy poll) is widened to at most _MAX_POLLS polls.
+        interval = max(interval, (deadline - rt.now) / _MAX_POLLS)
         while True:
             rt.run_until_idle()
             if rt.status(instance_id).is_terminal or rt.now >= deadline:
@@ -630,13 +704,22 @@ def _time_or_none(text: Optional[str]) -> Optional[datetime]:
         return None
 
 
+# What .NET's double.TryParse reads (NumberStyles.Float, invariant symbols): no "inf" and
+# no digit underscores, which Python's float() would take.
+_DOUBLE = re.compile(r"^\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*$")
+_DOUBLE_SYMBOLS = {"infinity": float("inf"), "+infinity": float("inf"),
+                   "-infinity": float("-inf"), "nan": float("nan"), "+nan": float("nan"),
+                   "-nan": float("nan")}
+
+
 def _seconds(text: Optional[str]) -> Optional[float]:
-    if text is None or text == "":
+    """A query value as double.TryParse reads it; None when it does not parse."""
+    if text is None:
         return None
-    try:
-        return float(text)
-    except ValueError:
-        return None
+    symbol = _DOUBLE_SYMBOLS.get(text.strip().lower())
+    if symbol is not None:
+        return symbol
+    return float(text) if _DOUBLE.match(text) else None
 
 
 def _flag(q: Dict[str, str], key: str, default: bool) -> bool:

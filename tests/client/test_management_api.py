@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
+
+import pytest
 
 from durable_testkit import InMemoryRuntime
 from durable_testkit._management_api import REWIND_NOT_SUPPORTED, binding_json, handle
@@ -206,3 +209,81 @@ def test_instance_queries_list_entities_as_running_instances() -> None:
     _, _, completed_only = handle(rt, "GET", "/runtime/webhooks/durabletask/instances",
                                   "runtimeStatus=Completed")
     assert json.loads(completed_only) == []
+
+
+# ---------------------------------------------------------------- createAndWait arguments
+def _refused(rt: InMemoryRuntime, query: str) -> dict:
+    """A start whose wait arguments are refused: 400, the extension's shape, nothing started."""
+    before = list(rt.instance_ids)
+    status, _, text = handle(rt, "POST", f"{HOOK}/orchestrators/hello_sequence", query)
+    assert status == 400, text
+    assert "Traceback" not in text
+    assert rt.instance_ids == before
+    body = json.loads(text)
+    assert body["Message"] == "One or more of the arguments submitted is incorrect"
+    assert body["ExceptionMessage"].endswith("; no instance was started)")
+    return body
+
+
+def test_wait_arguments_timespan_cannot_hold_are_400_before_starting(rt: InMemoryRuntime) -> None:
+    # ext: TimeSpan.FromSeconds throws OverflowException past TimeSpan.MaxValue, and
+    # ArgumentException on NaN; double.TryParse reads "Infinity" and "NaN".
+    for query in ("timeout=1e308&pollingInterval=1", "timeout=Infinity&pollingInterval=1",
+                  "timeout=10&pollingInterval=1e308", "timeout=1e400&pollingInterval=1",
+                  "timeout=-1e300&pollingInterval=-1e301"):
+        body = _refused(rt, query)
+        assert body["ExceptionType"] == "System.OverflowException"
+        assert body["ExceptionMessage"].startswith(
+            "TimeSpan overflowed because the duration is too long. (")
+    body = _refused(rt, "timeout=nan&pollingInterval=nan")
+    assert body == {
+        "Message": "One or more of the arguments submitted is incorrect",
+        "ExceptionMessage": "TimeSpan does not accept floating point Not-a-Number values. "
+                            "(timeout=nan; no instance was started)",
+        "ExceptionType": "System.ArgumentException"}
+
+
+def test_an_interval_over_the_timeout_or_negative_is_400(rt: InMemoryRuntime) -> None:
+    # ext WaitForCompletionOrCreateCheckStatusResponseAsync: retryInterval > timeout throws
+    # ArgumentException; Task.Delay throws ArgumentOutOfRangeException on a negative delay.
+    body = _refused(rt, "timeout=1&pollingInterval=5")
+    assert body["ExceptionMessage"] == ("Total timeout 1 should be bigger than retry timeout 5 "
+                                        "(pollingInterval=5; no instance was started)")
+    assert _refused(rt, "timeout=5&pollingInterval=-1")["ExceptionType"] == \
+        "System.ArgumentOutOfRangeException"
+
+
+def test_wait_arguments_that_are_not_numbers_are_ignored(rt: InMemoryRuntime) -> None:
+    # ext: double.TryParse fails, so there is no wait: the 202 check-status answer.
+    # "inf" and "1_0" are numbers to Python's float(), not to .NET.
+    for query in ("timeout=abc&pollingInterval=-1", "timeout=inf&pollingInterval=1",
+                  "timeout=1_0&pollingInterval=1", "timeout=&pollingInterval="):
+        status, _, text = handle(rt, "POST", f"{HOOK}/orchestrators/hello_sequence", query)
+        assert status == 202 and "statusQueryGetUri" in json.loads(text), (query, text)
+
+
+def test_a_busy_or_fine_poll_on_a_long_timeout_ends(rt: InMemoryRuntime) -> None:
+    # pollingInterval=0 is a busy poll in Azure; here each poll runs the host, so the
+    # interval is widened to at most 10,000 polls instead of looping without end.
+    start = rt.now
+    status, _, _ = handle(rt, "POST", f"{HOOK}/orchestrators/approval",
+                          "timeout=100000&pollingInterval=0")
+    assert status == 202 and rt.now - start == timedelta(seconds=100000)
+    status, _, _ = handle(rt, "POST", f"{HOOK}/orchestrators/approval",
+                          "timeout=900000000000&pollingInterval=0.001")  # past year 9999
+    assert status == 202
+
+
+def test_an_unexpected_failure_answers_500_without_a_traceback(
+        rt: InMemoryRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
+    import durable_testkit._management_api as api
+
+    def broken(*args: object, **kw: object) -> None:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(api, "_status", broken)
+    status, _, text = handle(rt, "GET", f"{HOOK}/instances/x")
+    body = json.loads(text)
+    assert status == 500 and "StackTrace" not in body and "Traceback" not in text
+    assert body["ExceptionMessage"] == ("KeyError: 'boom' (raised at test_management_api.py:"
+                                        f"{broken.__code__.co_firstlineno + 1} in broken)")

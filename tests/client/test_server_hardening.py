@@ -244,6 +244,24 @@ def test_keep_alive_survives_a_good_request(served: Served) -> None:
         conn.close()
 
 
+@pytest.mark.parametrize("query", [
+    "timeout=inf&pollingInterval=1", "timeout=1e308&pollingInterval=1",
+    "timeout=nan&pollingInterval=nan", "timeout=10&pollingInterval=1e308"])
+def test_wait_arguments_out_of_range_are_answered_not_tracebacks(
+        served: Served, rt: InMemoryRuntime, query: str) -> None:
+    # timedelta(seconds=...) raised OverflowError/ValueError after the start: a 500 whose
+    # body held the Python traceback. "inf" is no number to .NET (202, no wait); the rest 400.
+    status, _, body, _ = _request(served.port, "POST", f"{START}?{query}",
+                                  _start_headers(served), b"{}")
+    assert b"Traceback" not in body and b"File \"" not in body
+    if query.startswith("timeout=inf"):
+        assert status == 202
+    else:
+        assert status == 400 and json.loads(body)["ExceptionMessage"].endswith(
+            "; no instance was started)")
+        assert rt.instance_ids == []
+
+
 # ---------------------------------------------------------------- Host and URLs
 def _started(served: Served, host: str) -> Tuple[int, http.client.HTTPResponse, bytes, bool]:
     return _request(served.port, "POST", START, _start_headers(served, "2", Host=host), b"{}")
