@@ -69,6 +69,20 @@ class _Summary(cst.BatchableCSTVisitor):
         if ctx.owner_def(node) is node:
             ctx.info_for(node)
 
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        # Bases let a call of an inherited method reach the base class's definition.
+        if self.ctx.owner_def(node) is not None:
+            return  # a class defined in a function: its methods are not indexed
+        names = [node.name.value]
+        cur = self.ctx.parents.get(node)
+        while cur is not None:
+            if isinstance(cur, cst.ClassDef):
+                names.insert(0, cur.name.value)
+            cur = self.ctx.parents.get(cur)
+        fqn = ".".join(p for p in [self.ctx.mod.name, *names] if p)
+        bases = [self._followable(arg.value) for arg in node.bases if arg.keyword is None]
+        self.ctx.analysis.classes[fqn] = [b for b in bases if b is not None]
+
     def visit_Assign(self, node: cst.Assign) -> None:
         # ``runner = Runner(context)``: later ``runner.stamp()`` calls ``Runner.stamp``.
         if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
@@ -86,20 +100,33 @@ class _Summary(cst.BatchableCSTVisitor):
             return name
         return None
 
-    def _method_target(self, func: cst.Attribute, owner_def: cst.FunctionDef) -> Optional[str]:
-        """``Cls.meth`` for ``obj.meth()`` where ``obj`` is a ``Cls`` instance or ``self``."""
-        recv = func.value
+    def _method_targets(self, func: cst.Attribute, owner_def: cst.FunctionDef
+                        ) -> tuple[list[str], bool]:
+        """``Cls.meth`` names for ``obj.meth()``, and whether ``obj`` is ``self``/``cls``.
+
+        ``obj`` is a local ``Cls`` instance, ``Cls(...)`` itself, ``self``/``cls`` (then a
+        subclass's override may run) or ``super()`` (then each base's method may).
+        """
+        recv, attr = func.value, func.attr.value
+        info = self.ctx.info_for(owner_def)
+        owner_class = info.fqn.rpartition(".")[0]
+        in_class = bool(owner_class) and owner_class in self.ctx.analysis.classes
+        if isinstance(recv, cst.Call):
+            if (isinstance(recv.func, cst.Name) and recv.func.value == "super"
+                    and self.ctx.qualname(recv.func) == "builtins.super"):
+                bases = self.ctx.analysis.classes.get(owner_class, []) if in_class else []
+                return [f"{b}.{attr}" for b in bases], False
+            cls = self._followable(recv.func)
+            return ([f"{cls}.{attr}"] if cls is not None else []), False
         if not isinstance(recv, cst.Name):
-            return None
+            return [], False
         cls = self._instances.get((owner_def, recv.value))
         if cls is not None:
-            return f"{cls}.{func.attr.value}"
-        info = self.ctx.info_for(owner_def)
+            return [f"{cls}.{attr}"], False
         if info.params and recv.value == info.params[0] and recv.value in ("self", "cls"):
-            owner_class = info.fqn.rpartition(".")[0]
             if owner_class and owner_class != self.ctx.mod.name:
-                return f"{owner_class}.{func.attr.value}"
-        return None
+                return [f"{owner_class}.{attr}"], True
+        return [], False
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -116,9 +143,10 @@ class _Summary(cst.BatchableCSTVisitor):
         if name is not None:
             calls.append(name)
         elif isinstance(func, cst.Attribute):
-            target = self._method_target(func, owner_def)
-            if target is not None:
-                calls.append(target)
+            targets, on_self = self._method_targets(func, owner_def)
+            calls.extend(targets)
+            if on_self:
+                self.ctx.info_for(owner_def).self_calls.extend(targets)
         full = self.ctx.qualname(func)
         key_method = isinstance(func, cst.Attribute) and func.attr.value in _KEY_METHODS
         if full in CALLS_ITS_ARGUMENTS or key_method:

@@ -141,7 +141,7 @@ def _function(f: FunctionInfo) -> dict[str, Any]:
             "context_names": sorted(f.context_names), "is_orchestrator": f.is_orchestrator,
             "registered_names": list(f.registered_names), "is_activity": f.is_activity,
             "is_generator": f.is_generator, "is_async": f.is_async,
-            "schedules_tasks": f.schedules_tasks, "calls": f.calls}
+            "schedules_tasks": f.schedules_tasks, "calls": f.calls, "self_calls": f.self_calls}
 
 
 def to_json(a: FileAnalysis, key: str) -> dict[str, Any]:
@@ -153,7 +153,7 @@ def to_json(a: FileAnalysis, key: str) -> dict[str, Any]:
         "reports": [_report(r) for r in a.reports],
         "suppressions": [[s.line, s.col, s.first, s.last, list(s.codes)] for s in a.suppressions],
         "parse_error": _report(a.parse_error) if a.parse_error else None,
-        "light": a.light, "loggers": a.loggers,
+        "light": a.light, "loggers": a.loggers, "classes": a.classes,
     }
 
 
@@ -238,7 +238,8 @@ def _read_function(d: Any, expected: Expected) -> FunctionInfo:
         context_name=_get(d, "context_name", str, optional=True),
         context_names=frozenset(_strs(_get(d, "context_names", list))),
         registered_names=tuple(_strs(_get(d, "registered_names", list))),
-        calls=_strs(_get(d, "calls", list)), **flags)
+        calls=_strs(_get(d, "calls", list)), self_calls=_strs(_get(d, "self_calls", list)),
+        **flags)
 
 
 def _read_suppression(s: Any, expected: Expected) -> Suppression:
@@ -250,6 +251,12 @@ def _read_suppression(s: Any, expected: Expected) -> Suppression:
     _check(expected.position(line, col) and 1 <= first <= last
            and last <= len(expected.line_lengths) + 1, "suppression")
     return Suppression(line, col, first, last, tuple(_strs(s[4])))
+
+
+def _classes(value: dict[Any, Any], expected: Expected) -> dict[str, list[str]]:
+    prefix = f"{expected.module}." if expected.module else ""
+    _check(all(isinstance(k, str) and norm(k).startswith(prefix) for k in value), "classes")
+    return {k: _strs(v) for k, v in value.items()}
 
 
 def from_json(d: Any, key: str, expected: Expected) -> Optional[FileAnalysis]:
@@ -273,6 +280,7 @@ def from_json(d: Any, key: str, expected: Expected) -> Optional[FileAnalysis]:
             parse_error=(_read_parse_error(parse_error, expected)
                          if parse_error is not None else None),
             light=_get(d, "light", bool), loggers=_strs(_get(d, "loggers", list)),
+            classes=_classes(_get(d, "classes", dict), expected),
         )
     except _Bad:
         return None

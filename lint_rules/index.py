@@ -25,15 +25,19 @@ class ProjectIndex:
         self.functions: dict[str, FunctionInfo] = {}
         self.aliases: dict[str, str] = {}
         self.loggers: set[str] = set()  # qualified names of module-level loggers
+        self.classes: dict[str, list[str]] = {}  # class -> its bases, in order
+        self._mro: dict[str, list[str]] = {}  # cleared whenever a module is added
         self.activity_names: set[str] = set(settings.external_activities)
         self.orchestration_names: set[str] = set(settings.external_orchestrators)
         self.defines_activities = False
 
     def add(self, analysis: FileAnalysis) -> None:
         self.functions.update((norm(k), v) for k, v in analysis.functions.items())
+        self._mro.clear()
         self.aliases.update((norm(k), norm(v)) for k, v in analysis.aliases.items())
         module = norm(analysis.module)
         self.loggers.update(f"{module}.{name}" if module else name for name in analysis.loggers)
+        self.classes.update((norm(k), [norm(b) for b in v]) for k, v in analysis.classes.items())
         self.activity_names.update(analysis.activities)
         self.orchestration_names.update(analysis.orchestrations)
         if analysis.activities:
@@ -66,8 +70,58 @@ class ProjectIndex:
         return name
 
     def resolve(self, name: str) -> Optional[FunctionInfo]:
-        """The project function ``name`` refers to, following re-exports."""
-        return self.functions.get(self.canonical(name))
+        """The project function ``name`` refers to, following re-exports and inheritance.
+
+        ``Child.stamp`` is ``Base.stamp`` when ``Child`` does not define it: the first class in
+        ``Child``'s method resolution order that does.
+        """
+        found = self.functions.get(self.canonical(name))
+        if found is not None:
+            return found
+        cls, _, method = name.rpartition(".")
+        for base in self.mro(cls)[1:] if cls else ():
+            found = self.functions.get(self.canonical(f"{base}.{method}"))
+            if found is not None:
+                return found
+        return None
+
+    def mro(self, cls: str) -> list[str]:
+        """``cls`` and its known ancestors in method resolution order.
+
+        A depth-first walk keeping each class's last occurrence, which is C3's order for the
+        hierarchies seen in practice (a diamond gives ``D, B, C, A``).
+        """
+        cls = self.canonical(cls)
+        cached = self._mro.get(cls)
+        if cached is not None:
+            return cached
+        order: list[str] = []
+
+        def visit(name: str, path: tuple[str, ...]) -> None:
+            if name in path or len(path) > 32 or len(order) > 1000:
+                return  # a cycle (invalid Python) or an absurd hierarchy
+            order.append(name)
+            for base in self.classes.get(name, ()):
+                visit(self.canonical(base), (*path, name))
+
+        visit(cls, ())
+        kept = [n for i, n in enumerate(order) if n not in order[i + 1:]]
+        self._mro[cls] = kept
+        return kept
+
+    def overrides(self, name: str) -> list[FunctionInfo]:
+        """Definitions of method ``name`` (``Base.meth``) in the known subclasses of ``Base``."""
+        cls, _, method = name.rpartition(".")
+        if not cls:
+            return []
+        base = self.canonical(cls)
+        found = []
+        for sub in self.classes:
+            if sub != base and base in self.mro(sub)[1:]:
+                info = self.functions.get(self.canonical(f"{sub}.{method}"))
+                if info is not None:
+                    found.append(info)
+        return found
 
     @staticmethod
     def suggest(name: str, candidates: Iterable[str]) -> Optional[str]:
@@ -110,16 +164,34 @@ def _walk(index: ProjectIndex, start: FunctionInfo, orch: str, reached: dict[str
         for callee in info.calls:
             if index.settings.is_deterministic(callee):
                 continue
-            target = index.resolve(callee)
-            if target is None and load_module is not None:
-                _load_prefix(callee, load_module)
-                target = index.resolve(callee)
-                for _ in range(8):  # the alias may point into another module, and so on
-                    if target is not None:
-                        break
-                    canonical = index.canonical(callee)
-                    if not _load_prefix(canonical, load_module):
-                        break
-                    target = index.resolve(callee)
+            target = _resolve(index, callee, load_module)
             if target is not None and not target.is_activity:
                 stack.append(target)
+        for callee in info.self_calls:  # ``self.finish()`` may run a subclass's ``finish``
+            stack.extend(t for t in index.overrides(callee) if not t.is_activity)
+
+
+def _resolve(index: ProjectIndex, callee: str,
+             load_module: Optional[LoadModule]) -> Optional[FunctionInfo]:
+    """``index.resolve(callee)``, analysing the modules it needs on the way."""
+    target = index.resolve(callee)
+    if target is not None or load_module is None:
+        return target
+    _load_prefix(callee, load_module)
+    target = index.resolve(callee)
+    for _ in range(8):  # the alias may point into another module, and so on
+        if target is not None:
+            return target
+        canonical = index.canonical(callee)
+        if not _load_prefix(canonical, load_module):
+            break
+        target = index.resolve(callee)
+    cls, _, method = callee.rpartition(".")
+    for _ in range(8):  # an inherited method: its base classes may be in other modules
+        if target is not None or not cls:
+            break
+        loaded = [_load_prefix(f"{b}.{method}", load_module) for b in index.mro(cls)[1:]]
+        if not any(loaded):
+            break
+        target = index.resolve(callee)
+    return target

@@ -56,6 +56,8 @@ class FunctionInfo:
     is_async: bool = False
     schedules_tasks: bool = False  # calls context.call_activity(...) and the like
     calls: list[str] = field(default_factory=list)
+    #: The calls made on ``self``/``cls``: an override in a subclass may run instead.
+    self_calls: list[str] = field(default_factory=list)
 
     @property
     def display_name(self) -> str:
@@ -103,3 +105,5 @@ class FileAnalysis:
     internal_error: Optional[str] = None
     light: bool = False  # only registered activity names were collected
     loggers: list[str] = field(default_factory=list)  # module-level names that hold a logger
+    #: Module-level classes (qualified names) and the qualified names of their bases, in order.
+    classes: dict[str, list[str]] = field(default_factory=dict)
