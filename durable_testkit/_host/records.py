@@ -149,7 +149,9 @@ class TimerRecord:
 
 @dataclass(order=True)
 class DeliveryRecord:
-    """A completion on its way: an activity that took virtual time answers at ``due``.
+    """Something on its way: an activity that took virtual time answers at ``due``,
+    or (``work``) a work item whose worker crashed comes back at ``due``, once its
+    queue message's visibility timeout has passed.
 
     Ordered with the timers by due time, then by creation order (the counter is
     shared with :class:`TimerRecord`).
@@ -159,7 +161,8 @@ class DeliveryRecord:
     order: int
     instance_id: str = field(compare=False)
     execution_id: Optional[str] = field(compare=False)
-    event: Dict[str, Any] = field(compare=False)
+    event: Optional[Dict[str, Any]] = field(compare=False)
+    work: Optional["WorkItem"] = field(compare=False, default=None)
 
 
 @dataclass

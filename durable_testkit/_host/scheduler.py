@@ -380,8 +380,11 @@ class Scheduler:
             self._deliver(heapq.heappop(deliveries))
 
     def _deliver(self, record: DeliveryRecord) -> None:
+        if record.work is not None:  # a work item back on its queue: it runs whatever happened
+            self.ready.append(record.work)
+            return
         inst = self.instances.get(record.instance_id)
-        if inst is not None and not inst.terminal:
+        if inst is not None and not inst.terminal and record.event is not None:
             self.post(inst, record.event, record.execution_id)
 
     @_payloads.scoped
@@ -913,8 +916,14 @@ class Scheduler:
         if duplicate:
             return
         if not recorded:
-            self.ready.append(WorkItem(WorkKind.ACTIVITY, work.instance_id, slot,
-                                       work.execution_id, work.attempt + 1))
+            # The worker died after the activity, before its checkpoint: the queue message
+            # comes back once its visibility timeout has passed (counted from the crash).
+            self._timer_counter += 1
+            heapq.heappush(self.deliveries, DeliveryRecord(
+                self.clock.now + outcome.duration + WORK_ITEM_VISIBILITY_TIMEOUT,
+                self._timer_counter, work.instance_id, work.execution_id, None,
+                WorkItem(WorkKind.ACTIVITY, work.instance_id, slot, work.execution_id,
+                         work.attempt + 1)))
             return
         if inst is None or inst.terminal:
             return
@@ -977,6 +986,12 @@ class Scheduler:
             event = w.task_failed(stamp, slot.seq, message, exception_details(message))
         if not inst.terminal:
             self.post(inst, event, work.execution_id)
+
+
+#: How long a work-item queue message stays invisible after a worker took it: a crashed
+#: activity runs again once it has passed (DTFx AzureStorageOrchestrationServiceSettings.
+#: WorkItemQueueVisibilityTimeout, default 5 minutes; docs/protocol.md).
+WORK_ITEM_VISIBILITY_TIMEOUT = timedelta(minutes=5)
 
 
 def _unknown_call(registry: Registry) -> UnknownCall:

@@ -42,6 +42,42 @@ def test_crash_after_activity_runs_the_same_work_item_again_and_records_one_comp
     assert _completions(result) == [0, 1, 2]
 
 
+def test_a_crashed_activity_runs_again_after_the_visibility_timeout():
+    """The queue message comes back 5 minutes after the crash: a shorter timer wins."""
+    from durable_testkit import InMemoryRuntime
+
+    def race(context):
+        timer = context.create_timer(context.current_utc_datetime + timedelta(minutes=1))
+        charge = context.call_activity("charge", 1)
+        winner = yield context.task_any([timer, charge])
+        if winner == charge:
+            timer.cancel()
+            return "charged"
+        return "timed out"
+
+    def make(fault: bool) -> InMemoryRuntime:
+        rt = InMemoryRuntime()
+        rt.register_orchestrator("race", race)
+        rt.register_activity("charge", lambda amount: amount,
+                             duration=timedelta(seconds=30))
+        if fault:
+            rt.inject(faults.crash_after_activity("charge"))
+        return rt
+
+    assert make(False).run("race").output == "charged"
+    rt = make(True)
+    start = rt.now
+    assert rt.run("race").output == "timed out"
+    assert rt.now - start == timedelta(minutes=1)
+    assert [c.attempt for c in rt.activity_calls] == [1]
+    # It ran for 30 s and crashed; its message comes back 5 minutes later and the activity
+    # runs again, although the orchestration has finished.
+    rt.advance(timedelta(minutes=4, seconds=29))  # to 0:05:29
+    assert [c.attempt for c in rt.activity_calls] == [1]
+    rt.advance(timedelta(seconds=1))
+    assert [c.attempt for c in rt.activity_calls] == [1, 2]
+
+
 def test_crash_after_activity_side_effect_happens_twice():
     rt = runtime()
     rt.inject(faults.crash_after_activity("charge"))
