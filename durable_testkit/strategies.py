@@ -135,7 +135,8 @@ class HostSchedule(SchedulingPolicy):
         if kind == DecisionKind.BATCH.value:
             return (f"{decision.options[choice]} waiting messages to {_work(subject)}")
         if kind == DecisionKind.RECORD_COMPLETION.value:
-            return f"lose the completion of {_work(subject)} (it runs again)"
+            # The worker crashed after the activity ran, before its result was checkpointed.
+            return f"crash after {_work(subject)} (its completion is lost: it runs again)"
         if kind == DecisionKind.DUPLICATE_ACTIVITY.value:
             return f"run {_work(subject)} twice (the second completion is dropped)"
         if kind == DecisionKind.CRASH_EPISODE.value:

@@ -110,6 +110,21 @@ def test_duplicates_find_the_non_idempotent_charge_and_shrink_to_one_duplicate()
     assert schedule.changes == ["run charge #1 twice (the second completion is dropped)"]
 
 
+def test_a_lost_completion_of_the_non_idempotent_charge_is_found_and_named_a_crash() -> None:
+    seen: List[Any] = []
+
+    @EXPLORE
+    @given(schedule=host_schedules(lose_completions=True))
+    def prop(schedule: Any) -> None:
+        seen.append(schedule)
+        rt, charges = checkout_runtime(schedule, idempotent=False)
+        rt.run("checkout", {"id": "o-1"}, instance_id="checkout-1")
+        assert charges == {"o-1": 1}, schedule
+
+    schedule = _shrunk(prop, seen)
+    assert schedule.changes == ["crash after charge #1 (its completion is lost: it runs again)"]
+
+
 @EXPLORE
 @given(schedule=host_schedules(duplicate_activities=True, lose_completions=True,
                                crash_episodes=True, delay_activities=timedelta(hours=2)))
