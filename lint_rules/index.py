@@ -124,6 +124,16 @@ class ProjectIndex:
         return found
 
     @staticmethod
+    def registers(names: Iterable[str], name: str) -> bool:
+        """Whether ``name`` is among the registered ``names``, ignoring case.
+
+        The extension compares function names with ``StringComparison.OrdinalIgnoreCase``
+        (``FunctionName.Equals``), so ``call_activity("WORK")`` runs ``def work``.
+        """
+        folded = _ordinal_fold(name)
+        return any(_ordinal_fold(n) == folded for n in names)
+
+    @staticmethod
     def suggest(name: str, candidates: Iterable[str]) -> Optional[str]:
         """A close candidate for "did you mean", case-insensitive first."""
         pool = sorted(candidates)
@@ -132,6 +142,12 @@ class ProjectIndex:
                 return c
         close = difflib.get_close_matches(name, pool, n=1, cutoff=0.6)
         return close[0] if close else None
+
+
+def _ordinal_fold(text: str) -> str:
+    """Upper case one character at a time, as .NET's ordinal ignore-case comparison does
+    (``"ß"`` stays ``"ß"``, where ``str.upper`` makes it ``"SS"``)."""
+    return "".join(u if len(u := c.upper()) == 1 else c for c in text)
 
 
 def reach(index: ProjectIndex, load_module: Optional[LoadModule] = None) -> dict[str, set[str]]:

@@ -41,7 +41,8 @@ class UnknownActivity(Rule):
     and V1 folders whose ``function.json`` has an ``activityTrigger`` binding. Activities defined
     in another app go in ``external-activities``. Not checked when the project defines no
     activity at all, nor for names that are not string literals (no guessing: near-zero false
-    positives matter more here than recall).
+    positives matter more here than recall). Names match ignoring case, as the extension's
+    ``FunctionName`` compares them (``OrdinalIgnoreCase``).
     """
 
     CODE = "DF301"
@@ -50,7 +51,11 @@ class UnknownActivity(Rule):
     MESSAGE = "no activity named `{name}` in this project{hint}"
     SEVERITY = "warning"
     METHODS = ("call_activity", "call_activity_with_retry")
-    VALID = [Valid(_APP + '    return (yield context.call_activity("say_hello", "Tokyo"))\n')]
+    VALID = [
+        Valid(_APP + '    return (yield context.call_activity("say_hello", "Tokyo"))\n'),
+        # The extension compares function names ignoring case (FunctionName.Equals).
+        Valid(_APP + '    return (yield context.call_activity("Say_Hello", "Tokyo"))\n'),
+    ]
     INVALID = [Invalid(_APP + '    return (yield context.call_activity("say_helo", "Tokyo"))\n')]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -68,7 +73,7 @@ class UnknownActivity(Rule):
         name = report.data["name"]
         if not index.defines_activities and not index.settings.external_activities:
             return None
-        if name in index.activity_names:
+        if index.registers(index.activity_names, name):  # case-insensitive, as the extension
             return None
         guess = index.suggest(name, index.activity_names)
         hint = f": did you mean `{guess}`?" if guess else ""

@@ -15,7 +15,7 @@ class UnknownSubOrchestrator(Rule):
 
     Orchestrator names come from V2 ``orchestration_trigger(orchestration=...)`` or the
     function name, and V1 ``orchestrationTrigger`` folders; list others in
-    ``external-orchestrators``.
+    ``external-orchestrators``. Names match ignoring case, as the extension compares them.
     """
 
     CODE = "DF302"
@@ -23,7 +23,10 @@ class UnknownSubOrchestrator(Rule):
     NAME = "unknown-sub-orchestrator"
     MESSAGE = "no orchestrator named `{name}` in this project{hint}"
     SEVERITY = "warning"
-    VALID = [Valid(orchestrator_example('return (yield context.call_sub_orchestrator("orchestrator"))'))]
+    VALID = [
+        Valid(orchestrator_example('return (yield context.call_sub_orchestrator("orchestrator"))')),
+        Valid(orchestrator_example('return (yield context.call_sub_orchestrator("Orchestrator"))')),
+    ]
     INVALID = [Invalid(orchestrator_example('return (yield context.call_sub_orchestrator("orchestrater"))'))]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -35,7 +38,7 @@ class UnknownSubOrchestrator(Rule):
     @classmethod
     def project_check(cls, report: Report, index: ProjectIndex) -> Optional[str]:
         name = report.data["name"]
-        if name in index.orchestration_names:
+        if index.registers(index.orchestration_names, name):  # case-insensitive, as the extension
             return None
         guess = index.suggest(name, index.orchestration_names)
         hint = f": did you mean `{guess}`?" if guess else ""

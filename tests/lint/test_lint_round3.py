@@ -13,10 +13,11 @@ from durable_testkit.lint_rules import lint_paths
 
 HEAD = "import azure.durable_functions as df\n\napp = df.DFApp()\n\n\n"
 ACTIVITY = '''
-    @app.activity_trigger(input_name="n")
-    def work(n):
-        return n
-    '''
+
+@app.activity_trigger(input_name="n")
+def work(n):
+    return n
+'''
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
@@ -190,3 +191,21 @@ def test_a_cyclic_hierarchy_does_not_hang(tmp_path: Path) -> None:
             yield context.call_activity("work", A().missing())
         ''') + ACTIVITY})
     assert rel(app) == []
+
+
+def test_activity_and_orchestrator_names_match_ignoring_case(tmp_path: Path) -> None:
+    # The extension's FunctionName.Equals uses StringComparison.OrdinalIgnoreCase.
+    app = write(tmp_path, {"function_app.py": HEAD + textwrap.dedent('''\
+        @app.orchestration_trigger(context_name="context")
+        def orch(context):
+            yield context.call_activity("WORK", 1)
+            yield context.call_sub_orchestrator("Child")
+            yield context.call_activity("wrok", 1)
+
+        @app.orchestration_trigger(context_name="context")
+        def child(context):
+            return (yield context.call_activity("Work", 2))
+        ''') + ACTIVITY})
+    result = lint_paths([app], config=False)
+    assert [(f.line, f.code) for f in result.findings] == [(10, "DF301")]
+    assert "did you mean `work`?" in result.findings[0].message
