@@ -19,8 +19,9 @@ docs/protocol.md, "Activity failures", lists the sources, including a production
 from __future__ import annotations
 
 import json
+import os
 import traceback
-from typing import Any, Dict, Tuple, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 __all__ = ["worker_message", "activity_failure", "exception_details"]
 
@@ -38,9 +39,31 @@ def worker_message(exc: BaseException) -> str:
         return "Unhandled exception in function. Could not serialize original exception message."
 
 
+#: This package's folder: its frames (the guard, the executor, a mock's call) are the
+#: host's, where Azure's are the worker's; they are left out of the stack the worker sends.
+_OURS = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _without_our_frames(summary: Optional[traceback.TracebackException]) -> None:
+    seen = set()
+    while summary is not None and id(summary) not in seen:
+        seen.add(id(summary))
+        summary.stack = traceback.StackSummary.from_list(
+            [frame for frame in summary.stack if not frame.filename.startswith(_OURS)])
+        summary = summary.__cause__ or summary.__context__
+
+
 def _worker_stack(exc: BaseException) -> str:
+    """The traceback the worker reports: the user's frames, the same on every run.
+
+    The host's own frames differ with the path a call takes (the guard's worker
+    thread or not, a fault's interceptor), which would make two runs of one plan
+    record different TaskFailed details.
+    """
     try:
-        return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        summary = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+        _without_our_frames(summary)
+        return "".join(summary.format())
     except Exception:  # pragma: no cover - the worker sends no stack then
         return ""
 

@@ -38,6 +38,40 @@ def test_a_saved_schedule_replays_byte_for_byte(schedule: Any, tmp_path_factory:
     assert _history_bytes(replayed, "checkout-1") == _history_bytes(rt, "checkout-1")
 
 
+def _boom(_: Any) -> None:
+    raise ValueError("card declined")
+
+
+def _tolerant(context: Any) -> Any:
+    try:
+        yield context.call_activity("charge", None)
+    except Exception as exc:  # noqa: BLE001 - the orchestration handles the failure
+        return str(exc)
+    return "charged"
+
+
+@settings(max_examples=10, deadline=None, database=None)
+@given(schedule=host_schedules(lose_completions=True))
+def test_a_plan_with_a_failing_activity_replays_byte_for_byte(schedule: Any,
+                                                              tmp_path_factory: Any) -> None:
+    """The failure's details carry the worker's stack: the user's frames only, never the
+    host's (which differ between a schedule's run and its plan's)."""
+    from durable_testkit import InMemoryRuntime
+
+    def run(policy: Any) -> str:
+        rt = InMemoryRuntime(policy=policy)
+        rt.register_orchestrator("tolerant", _tolerant)
+        rt.register_activity("charge", _boom)
+        rt.run("tolerant", instance_id="t-1")
+        return _history_bytes(rt, "t-1")
+
+    recorded = run(schedule)
+    path = Path(tmp_path_factory.mktemp("plan")) / "plan.json"
+    schedule.save(path)
+    assert run(PlannedPolicy.load(path)) == recorded
+    assert "_boom" in recorded and "durable_testkit" not in recorded
+
+
 @settings(max_examples=30, deadline=None, database=None)
 @given(schedule=host_schedules(split_batches=True, delay_activities=timedelta(minutes=5)))
 def test_plans_replay_fan_outs_and_event_races(schedule: Any) -> None:
