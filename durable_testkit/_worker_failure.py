@@ -42,6 +42,7 @@ def worker_message(exc: BaseException) -> str:
 #: This package's folder: its frames (the guard, the executor, a mock's call) are the
 #: host's, where Azure's are the worker's; they are left out of the stack the worker sends.
 _OURS = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_HEADER = "Traceback (most recent call last):\n"
 
 
 def _without_our_frames(summary: Optional[traceback.TracebackException]) -> None:
@@ -63,7 +64,10 @@ def _worker_stack(exc: BaseException) -> str:
     try:
         summary = traceback.TracebackException(type(exc), exc, exc.__traceback__)
         _without_our_frames(summary)
-        return "".join(summary.format())
+        text = "".join(summary.format())
+        # The worker's own frames are always there in Azure, so its stack always has the
+        # header, even for an exception raised by a mock (whose frames are all ours).
+        return text if text.startswith(_HEADER) else _HEADER + text
     except Exception:  # pragma: no cover - the worker sends no stack then
         return ""
 
