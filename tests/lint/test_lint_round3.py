@@ -209,3 +209,19 @@ def test_activity_and_orchestrator_names_match_ignoring_case(tmp_path: Path) -> 
     result = lint_paths([app], config=False)
     assert [(f.line, f.code) for f in result.findings] == [(10, "DF301")]
     assert "did you mean `work`?" in result.findings[0].message
+
+
+def test_sets_built_by_operators_popped_or_listed_are_unordered(tmp_path: Path) -> None:
+    app = write(tmp_path, {"function_app.py": HEAD + textwrap.dedent('''\
+        @app.orchestration_trigger(context_name="context")
+        def orch(context):
+            pending = set(context.get_input()) | {"extra"}
+            for n in pending:
+                yield context.call_activity("work", n)
+            yield context.call_activity("work", pending.pop())
+            yield context.call_activity("work", list(pending))
+            yield context.call_activity("work", tuple(pending))
+            if "extra" in pending and len(pending) > 1:
+                yield context.call_activity("work", sorted(pending))
+        ''') + ACTIVITY})
+    assert rel(app) == [("function_app.py", n, "DF105") for n in (9, 11, 12, 13)]
