@@ -143,7 +143,7 @@ class FileContext:
                 if (isinstance(small, cst.Assign) and isinstance(small.value, cst.Call)
                         and len(small.targets) == 1
                         and isinstance(small.targets[0].target, cst.Name)
-                        and self.qualname(small.value.func) == "logging.getLogger"):
+                        and _is_logger_factory(self.qualname(small.value.func))):
                     self.analysis.loggers.append(small.targets[0].target.value)
                 value = getattr(small, "value", None)
                 if isinstance(value, cst.Call) and value.args:
@@ -377,6 +377,15 @@ class ParentMap:
                         todo.append(child)
                 found = self._map.get(node)
         return found if found is not None else default
+
+
+#: ``logging.getLogger``, and the ``get_logger`` of structlog or of a shared package outside the
+#: linted root (``from common.log import get_logger``): what they return is a logger.
+_LOGGER_FACTORIES = frozenset({"getLogger", "get_logger"})
+
+
+def _is_logger_factory(name: Optional[str]) -> bool:
+    return name is not None and name.rpartition(".")[2] in _LOGGER_FACTORIES
 
 
 def _line_starts(source: bytes) -> list[int]:

@@ -20,8 +20,9 @@ class ReplayLogging(Rule):
     Orchestrator code runs again on each replay, so every line is logged once per replay:
     noisy, and misleading when debugging. The safe fix wraps the statement in the guard.
 
-    Loggers are ``logging.getLogger(...)`` results bound at module level, here or in another
-    project module (``from .log import logger``). A logger imported from a package outside the
+    Loggers are ``logging.getLogger(...)`` results (or any imported ``get_logger(...)``'s, such
+    as structlog's or a shared package's) bound at module level, here or in another project
+    module (``from .log import logger``). A logger imported from a package outside the
     linted root cannot be seen, so an imported name that is conventionally a logger's
     (``logger``, ``log``, ``audit_logger``) counts too.
     """
@@ -46,6 +47,14 @@ class ReplayLogging(Rule):
         Invalid(orchestrator_example('print("hi")\nreturn 1')),
         Invalid(orchestrator_example('logger.info("started")\nreturn 1',
                                      "from common.log import logger\n")),
+        Invalid(
+            orchestrator_example('log.info("started")\nreturn 1',
+                                 "from common.log import get_logger\n"
+                                 "log = get_logger(__name__)\n"),
+            expected_fix=orchestrator_example(
+                'if not context.is_replaying:\n    log.info("started")\nreturn 1',
+                "from common.log import get_logger\nlog = get_logger(__name__)\n"),
+        ),
     ]
 
     def __init__(self, ctx: object) -> None:

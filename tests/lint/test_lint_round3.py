@@ -225,3 +225,26 @@ def test_sets_built_by_operators_popped_or_listed_are_unordered(tmp_path: Path) 
                 yield context.call_activity("work", sorted(pending))
         ''') + ACTIVITY})
     assert rel(app) == [("function_app.py", n, "DF105") for n in (9, 11, 12, 13)]
+
+
+def test_a_module_logger_from_an_outside_get_logger_is_a_logger(tmp_path: Path) -> None:
+    # ``common`` is a shared package installed outside the linted root.
+    app = write(tmp_path, {"function_app.py": textwrap.dedent('''\
+        import azure.durable_functions as df
+        from common.log import get_logger
+        from structlog import getLogger
+
+        app = df.DFApp()
+        log = get_logger(__name__)
+        events = getLogger()
+        client = make_client()
+
+
+        @app.orchestration_trigger(context_name="context")
+        def orch(context):
+            log.info("started")
+            events.info("started")
+            client.info("not a logger")
+            return 1
+        ''')})
+    assert rel(app) == [("function_app.py", 13, "DF112"), ("function_app.py", 14, "DF112")]
