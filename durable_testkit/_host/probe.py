@@ -163,7 +163,11 @@ def _user_caller() -> bool:
 
 
 @contextmanager
-def _environ(tag: str) -> Iterator[_ProbeEnviron]:
+def _environ(tag: Optional[str]) -> Iterator[Optional[_ProbeEnviron]]:
+    """``os.environ`` perturbed with ``tag`` while the block runs; None: left as it is."""
+    if tag is None:
+        yield None
+        return
     real = os.environ
     fake = _ProbeEnviron(real, tag)
     os.environ = fake  # type: ignore[assignment]  # os.getenv reads the module global too
@@ -346,33 +350,36 @@ class DeterminismProbe:
         other only in what changed.
         """
         other = 3 - seed  # the other combined variant's seed (1 <-> 2)
-        other_tag = f"{_ENV_TAG}-{'b' if tag.endswith('a') else 'a'}"
         with _clock(timedelta(0)) as move:
-            def pinned(clock: timedelta, rseed: int, useed: int, etag: str
-                       ) -> Tuple[Optional[str], _ProbeEnviron]:
+            def pinned(clock: timedelta, rseed: int, useed: int, etag: Optional[str]
+                       ) -> Tuple[Optional[str], Optional[_ProbeEnviron]]:
                 move(clock)
                 with _reseeded(rseed), _urandom(useed), _environ(etag) as env:
                     actions, error = self._replay(ep)
                 return (None if actions is None else _canonical(actions) + str(bool(error)),
                         env)
 
-            baseline, _ = pinned(timedelta(0), seed, seed, tag)
+            baseline, seen = pinned(timedelta(0), seed, seed, tag)
             for what in ("clock", "random", "urandom", "environ"):
-                changed, env = pinned(shift if what == "clock" else timedelta(0),
-                                      other if what == "random" else seed,
-                                      other if what == "urandom" else seed,
-                                      other_tag if what == "environ" else tag)
+                # The environment is compared with the run's own: both probe variants make
+                # an unset variable look set, so a feature flag reads alike under either.
+                changed, _ = pinned(shift if what == "clock" else timedelta(0),
+                                    other if what == "random" else seed,
+                                    other if what == "urandom" else seed,
+                                    None if what == "environ" else tag)
                 if changed == baseline:
                     continue
                 text = {"clock": _shift_text(shift),
                         "random": f"random reseeded (random.seed({other}) instead of "
                                   f"random.seed({seed}))",
                         "urandom": "os.urandom/uuid.uuid4() returning other values",
-                        "environ": env.describe(tag)}[what]
+                        "environ": seen.describe(tag) if seen is not None
+                        else "the environment changed"}[what]
                 return self._error(ep, text, diff)
-        return self._error(ep, "replaying it again (with the clock, random, urandom and the "
-                           "environment pinned it is stable, so it reads something else that "
-                           "changes between calls: a global counter, a cache, a file)", diff)
+        return self._error(ep, "the same conditions again (with the clock, random, urandom and "
+                           "the environment pinned, two replays differ, so it reads something "
+                           "else that changes between calls: a global counter, a cache, a "
+                           "file)", diff)
 
     def _error(self, ep: _Episode, perturbation: str, diff: _Difference
                ) -> DeterminismProbeError:

@@ -34,9 +34,9 @@ from .._guard import on_worker as on_guard_worker
 from .._versions import (VERSION_MISMATCH_MESSAGE, VERSION_MISMATCH_TYPE, VersioningSettings,
                          version_problem)
 from ..clock import VirtualClock
-from ..errors import (DriveTimeout, HostLimitExceeded, InvalidOperationError,
-                      LongRunningOrchestrator, OrchestrationStuck, RunawayOrchestrator,
-                      SpinningOrchestrator, UnknownInstanceError)
+from ..errors import (DeterminismProbeError, DriveTimeout, HostLimitExceeded,
+                      InvalidOperationError, LongRunningOrchestrator, OrchestrationStuck,
+                      RunawayOrchestrator, SpinningOrchestrator, UnknownInstanceError)
 from ..policy import Decision, DecisionKind, TraceEntry, WorkKind, WorkSubject
 from ..status import ActivityCall, _new_activity_call
 from ..status import OrchestrationRuntimeStatus as Status
@@ -401,16 +401,35 @@ class Scheduler:
     def run_until_idle(self) -> None:
         if self._handed_over():
             return self.guard.drive(self.run_until_idle)
-        while self.ready:
-            self.step()
+        try:
+            while self.ready:
+                self.step()
+        except _STOPS as stop:
+            self._probe_before(stop)
+            raise
         if self.probe is not None and self.probe.pending:
             self.probe.flush()
+
+    def _probe_before(self, stop: BaseException) -> None:
+        """Let the probe speak first: code that is not deterministic may be why it stopped."""
+        if self.probe is not None and self.probe.pending:
+            try:
+                self.probe.flush()
+            except DeterminismProbeError as found:
+                raise found from stop
 
     @_payloads.scoped
     def wait(self, instance_id: str) -> Instance:
         """Run, skipping virtual time to each next timer, until the instance is terminal."""
         if self._handed_over():
             return self.guard.drive(self.wait, instance_id)
+        try:
+            return self._wait(instance_id)
+        except _STOPS as stop:
+            self._probe_before(stop)
+            raise
+
+    def _wait(self, instance_id: str) -> Instance:
         inst = self.instance(instance_id)
         while True:
             inst = self.instances.get(instance_id, inst)
@@ -548,6 +567,8 @@ class Scheduler:
         if self.probe is not None:
             self.probe.episode(inst, base, outcome)  # before _apply closes the episode
         self._apply(inst, outcome, base, stamp)
+        if self.probe is not None and len(self.probe.pending) >= _PROBE_BATCH:
+            self.probe.flush()  # a long drive is checked as it goes, not only at its end
         if outcome.slots or outcome.end is EpisodeEnd.CONTINUED_AS_NEW:
             self._watch_repeats(inst, outcome, messages)
 
@@ -987,6 +1008,11 @@ class Scheduler:
         if not inst.terminal:
             self.post(inst, event, work.execution_id)
 
+
+#: Episodes the determinism probe holds before it checks them during a drive.
+_PROBE_BATCH = 64
+#: The host's own stops of a drive, before which the probe reports what it found.
+_STOPS = (RunawayOrchestrator, DriveTimeout, HostLimitExceeded)
 
 #: How long a work-item queue message stays invisible after a worker took it: a crashed
 #: activity runs again once it has passed (DTFx AzureStorageOrchestrationServiceSettings.

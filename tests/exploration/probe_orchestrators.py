@@ -94,3 +94,20 @@ def everything_good(context):
     yield context.create_timer(context.current_utc_datetime + timedelta(minutes=5))
     child = yield context.call_sub_orchestrator("uuid_good")
     return [first, fanned, child, str(context.new_guid())]
+
+
+# -- not deterministic, then stopped by another of the host's bounds -----------------------
+def flag_direct_branch(context):
+    """A feature flag read as a truth value: unset in the run, 'set' under either probe
+    variant, so only a comparison with the run's own environment names it."""
+    if os.getenv("DURABLE_PROBE_FEATURE_X"):
+        return (yield context.call_activity("echo", "new path"))
+    return (yield context.call_activity("echo", "old path"))
+
+
+def clock_monitor_forever(context):
+    """Reads the wall clock every episode and never finishes: the host stops it first."""
+    while True:
+        stamp = datetime.now(timezone.utc).date().isoformat()
+        yield context.call_activity("echo", stamp)
+        yield context.create_timer(context.current_utc_datetime + timedelta(minutes=5))

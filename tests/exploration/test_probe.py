@@ -120,5 +120,29 @@ def test_activities_are_never_perturbed_or_flagged() -> None:
     assert result.runtime_status == S.Completed
 
 
+def test_a_feature_flag_read_is_named_as_the_environment() -> None:
+    rt = InMemoryRuntime(determinism_probe=True)
+    rt.register_orchestrator("flag", po.flag_direct_branch)
+    rt.register_activity("echo", lambda value: value)
+    with pytest.raises(DeterminismProbeError) as caught:
+        rt.run("flag", instance_id="f-1")
+    assert "environment variable DURABLE_PROBE_FEATURE_X set to" in caught.value.perturbation
+    assert "(unset in the run)" in caught.value.perturbation
+
+
+@pytest.mark.parametrize("max_episodes", [30, 1000])
+def test_the_probe_speaks_before_another_bound_stops_the_run(max_episodes: int) -> None:
+    """Stopped by max_episodes (30), the probe still reports; in a long drive (1,000) it
+    checks its episodes as it goes, long before the drive's end."""
+    rt = InMemoryRuntime(determinism_probe=True, max_episodes=max_episodes)
+    rt.register_orchestrator("monitor", po.clock_monitor_forever)
+    rt.register_activity("echo", lambda value: value)
+    with pytest.raises(DeterminismProbeError) as caught:
+        rt.run("monitor", instance_id="m-1")
+    assert caught.value.perturbation.startswith("wall clock")
+    assert rt.history("m-1").events[-1].event_type.name == "OrchestratorCompleted"
+    assert len(rt.activity_calls) < 70  # the probe checked within its first batch
+
+
 def test_the_probe_is_off_by_default() -> None:
     assert runtime(probe=False).run("random_direct").runtime_status == S.Completed
