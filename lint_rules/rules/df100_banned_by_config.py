@@ -8,6 +8,9 @@ import libcst as cst
 from .base import BannedCallRule, Invalid, Valid, orchestrator_example
 
 
+_BANNED = {"banned_calls": (("mycorp.clock.now", "use context.current_utc_datetime"),)}
+
+
 class ConfiguredBannedCall(BannedCallRule):
     """Calls your project bans in orchestrator code, with your own advice.
 
@@ -18,13 +21,13 @@ class ConfiguredBannedCall(BannedCallRule):
     CODE = "DF100"
     NAME = "banned-by-config"
     MESSAGE = "`{call}` is banned in orchestrator code: {advice}"
-    VALID = [Valid(orchestrator_example("return mycorp.clock.now()", "import mycorp.clock\n"))]
-    INVALID = [
-        Invalid(
-            orchestrator_example("return mycorp.clock.now()", "import mycorp.clock\n"),
-            settings={"banned_calls": (("mycorp.clock.now", "use context.current_utc_datetime"),)},
-        )
+    VALID = [
+        # Other functions of a banned module are fine: only the listed name is banned.
+        Valid(orchestrator_example("return mycorp.clock.parse(context.get_input())",
+                                   "import mycorp.clock\n"), settings=_BANNED),
     ]
+    INVALID = [Invalid(orchestrator_example("return mycorp.clock.now()", "import mycorp.clock\n"),
+                       settings=_BANNED)]
 
     def advice_for(self, node: cst.Call, name: str) -> Optional[str]:
         for banned, advice in self.ctx.settings.banned_calls:

@@ -17,6 +17,16 @@ def test_rule_reference_is_up_to_date() -> None:
     )
 
 
+def test_documented_examples_show_a_difference() -> None:
+    # The page shows each rule's first INVALID and first VALID example: identical code (DF100's
+    # once differed only by settings the page did not show) teaches nothing.
+    from durable_testkit.lint_rules.rules import RULES
+
+    for rule in RULES:
+        if rule.INVALID and rule.VALID:
+            assert rule.INVALID[0].code != rule.VALID[0].code, rule.CODE
+
+
 def test_public_surface_is_all() -> None:
     import types
 
