@@ -8,9 +8,11 @@ running it:
 * ``time.sleep(s)`` and ``await asyncio.sleep(s)`` add ``s`` to the activity's
   elapsed virtual time and return at once (``asyncio.sleep`` still yields to the
   loop once, as ``sleep(0)`` does); sleeps add up, even concurrent ones;
-* ``datetime.now()/utcnow()/today()``, ``date.today()``, ``time.time()`` and
-  ``time.time_ns()`` read the virtual instant: the activity's start plus its
-  elapsed time.
+* ``datetime.now()/utcnow()/today()``, ``date.today()``, ``time.time()``,
+  ``time.time_ns()``, and ``time.gmtime()/localtime()/ctime()/asctime()/strftime(fmt)``
+  without a time argument read the virtual instant: the activity's start plus its
+  elapsed time. (``time.monotonic``/``perf_counter`` stay real: they measure
+  durations, and the host's own bounds rely on them.)
 
 Why our own patch and not freezegun: ``freeze_time`` scans every loaded module
 on each start and stop (milliseconds, once per activity call), and it freezes
@@ -42,6 +44,11 @@ _REAL_TIME = _time.time
 _REAL_TIME_NS = _time.time_ns
 _REAL_SLEEP = _time.sleep
 _REAL_ASYNC_SLEEP = asyncio.sleep
+_REAL_GMTIME = _time.gmtime
+_REAL_LOCALTIME = _time.localtime
+_REAL_CTIME = _time.ctime
+_REAL_ASCTIME = _time.asctime
+_REAL_STRFTIME = _time.strftime
 
 
 class ActivityClock:
@@ -106,6 +113,42 @@ async def _fake_async_sleep(delay: float, result: Any = None) -> Any:
     return await _REAL_ASYNC_SLEEP(0, result)
 
 
+# The struct_time readers: without an argument they read the clock (freezegun fakes them too).
+def _fake_gmtime(secs: Optional[float] = None, _real: Callable[..., Any] = _REAL_GMTIME,
+                 _here: Any = _local) -> Any:
+    clock = getattr(_here, "clock", None)
+    return _real(secs if secs is not None or clock is None else clock.now.timestamp())
+
+
+def _fake_localtime(secs: Optional[float] = None, _real: Callable[..., Any] = _REAL_LOCALTIME,
+                    _here: Any = _local) -> Any:
+    clock = getattr(_here, "clock", None)
+    return _real(secs if secs is not None or clock is None else clock.now.timestamp())
+
+
+def _fake_ctime(secs: Optional[float] = None, _real: Callable[..., str] = _REAL_CTIME,
+                _here: Any = _local) -> str:
+    clock = getattr(_here, "clock", None)
+    return _real(secs if secs is not None or clock is None else clock.now.timestamp())
+
+
+def _fake_asctime(t: Any = None, _real: Callable[..., str] = _REAL_ASCTIME,
+                  _local_time: Callable[..., Any] = _REAL_LOCALTIME, _here: Any = _local) -> str:
+    clock = getattr(_here, "clock", None)
+    if t is None and clock is not None:
+        t = _local_time(clock.now.timestamp())
+    return _real() if t is None else _real(t)
+
+
+def _fake_strftime(format: str, t: Any = None, _real: Callable[..., str] = _REAL_STRFTIME,
+                   _local_time: Callable[..., Any] = _REAL_LOCALTIME,
+                   _here: Any = _local) -> str:
+    clock = getattr(_here, "clock", None)
+    if t is None and clock is not None:
+        t = _local_time(clock.now.timestamp())
+    return _real(format) if t is None else _real(format, t)
+
+
 class _DateMeta(type):
     # Values made before or outside the patch are real dates: they must still match.
     def __instancecheck__(cls, obj: object) -> bool:
@@ -158,11 +201,18 @@ _SWAPS: Dict[int, Any] = {
     id(_REAL_DATETIME): _VirtualDatetime, id(_REAL_DATE): _VirtualDate,
     id(_REAL_TIME): _fake_time, id(_REAL_TIME_NS): _fake_time_ns,
     id(_REAL_SLEEP): _fake_sleep, id(_REAL_ASYNC_SLEEP): _fake_async_sleep,
+    id(_REAL_GMTIME): _fake_gmtime, id(_REAL_LOCALTIME): _fake_localtime,
+    id(_REAL_CTIME): _fake_ctime, id(_REAL_ASCTIME): _fake_asctime,
+    id(_REAL_STRFTIME): _fake_strftime,
 }
 _MODULE_ATTRS: List[Tuple[Any, str, Any, Any]] = [
     (_dt, "datetime", _REAL_DATETIME, _VirtualDatetime), (_dt, "date", _REAL_DATE, _VirtualDate),
     (_time, "time", _REAL_TIME, _fake_time), (_time, "time_ns", _REAL_TIME_NS, _fake_time_ns),
     (_time, "sleep", _REAL_SLEEP, _fake_sleep),
+    (_time, "gmtime", _REAL_GMTIME, _fake_gmtime),
+    (_time, "localtime", _REAL_LOCALTIME, _fake_localtime),
+    (_time, "ctime", _REAL_CTIME, _fake_ctime), (_time, "asctime", _REAL_ASCTIME, _fake_asctime),
+    (_time, "strftime", _REAL_STRFTIME, _fake_strftime),
     (asyncio, "sleep", _REAL_ASYNC_SLEEP, _fake_async_sleep),
 ]
 

@@ -108,6 +108,32 @@ def test_the_clock_inside_an_activity_is_the_orchestrations() -> None:
     assert time.time() > at.timestamp() + 86400
 
 
+def struct_times(_: object) -> dict:
+    return {"gmtime": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()),
+            "strftime": time.strftime("%Y"), "localtime": time.mktime(time.localtime()),
+            "ctime": time.ctime(), "asctime": time.asctime(),
+            "given": time.strftime("%Y", time.gmtime(0))}  # an explicit time stays as given
+
+
+def test_struct_time_readers_inside_an_activity_read_the_virtual_clock() -> None:
+    def orch(context: df.DurableOrchestrationContext):
+        yield context.create_timer(context.current_utc_datetime + timedelta(hours=5))
+        return (yield context.call_activity("struct_times", None))
+
+    rt = InMemoryRuntime()
+    rt.register_orchestrator("orch", orch)
+    rt.register_activity("struct_times", struct_times)
+    out = rt.run("orch").output
+    at = START + timedelta(hours=5)
+    local = at.astimezone()
+    assert out["gmtime"] == at.strftime("%Y-%m-%dT%H:%M:%S")
+    assert out["strftime"] == local.strftime("%Y") and out["given"] == "1970"
+    assert out["localtime"] == at.timestamp()
+    assert out["ctime"] == out["asctime"] == local.strftime("%a %b %d %H:%M:%S %Y").replace(
+        f" {local.day:02d} ", f" {local.day:2d} ")
+    assert time.strftime("%Y") != "2024"  # outside the activity: the real clock
+
+
 def test_sleeps_add_up_and_async_sleeps_too() -> None:
     async def naps(_: object) -> str:
         await asyncio.sleep(1.5)
