@@ -89,6 +89,8 @@ class EntityStatus:
         pending_operations: operations queued and not yet run.
         operations_run: operations run so far (errors included).
         last_modified: virtual time of the last batch, or None.
+        outputs: what the function set on its output bindings (function.json
+            ``"direction": "out"``), one dict per batch that set any, in order.
     """
 
     entity_id: str
@@ -99,6 +101,7 @@ class EntityStatus:
     pending_operations: int
     operations_run: int
     last_modified: Optional[datetime]
+    outputs: Tuple[Dict[str, Any], ...] = ()
 
 
 # ---------------------------------------------------------------- ids and lookups
@@ -236,18 +239,23 @@ def run_entity_batch(host: EntityHost, scheduler_id: str) -> None:
         "batch": [{"name": op.name, "input": op.input, "isSignal": op.is_signal} for op in ops],
     })
     virtual_now = host.now if host.virtual_time else None
+    registered = host.registry.entities.get(rec.name)
+    # Output bindings: the worker passes one Out object per name, as to an activity.
+    outs = {n: _sdk.OutputBinding() for n in host.registry.entity_outputs.get(rec.name, ())}
+
+    def run() -> str:
+        return handle(request, **outs) if outs else handle(request)
 
     def call() -> str:  # runs on the guard's worker: it must not touch host state
         if virtual_now is None:
-            return handle(request)
+            return run()
         # Operations see the virtual clock; their sleeps return at once.
-        registered = host.registry.entities.get(rec.name)
         fn = getattr(registered, "user_function", registered)
         ns = None if str(getattr(fn, "__module__", "")).startswith("azure.") \
             else getattr(fn, "__globals__", None)
         with _clock.virtual_time(_clock.ActivityClock(virtual_now),
                                  (ns,) if isinstance(ns, dict) else ()):
-            return handle(request)
+            return run()
 
     def runaway() -> RunawayFunction:  # the batch is stopped or abandoned: requeue it
         rec.queue.extendleft(reversed(ops))
@@ -271,6 +279,8 @@ def run_entity_batch(host: EntityHost, scheduler_id: str) -> None:
             "results plain JSON values (or classes with to_json/from_json).") from exc
     rec.operations += len(ops)
     rec.last_modified = host.now
+    if any(out.get() is not None for out in outs.values()):
+        rec.outputs.append({name: out.get() for name, out in outs.items()})
     rec.exists = bool(response.get("entityExists"))
     rec.state = response.get("entityState") if rec.exists else None
     # response["signals"] is always empty: DurableEntityContext has no signal_entity.
@@ -313,4 +323,5 @@ def list_entities(host: EntityHost) -> List[EntityStatus]:
 def _status(rec: EntityRecord) -> EntityStatus:
     state = json.loads(rec.state) if rec.exists and rec.state is not None else None
     return EntityStatus(rec.scheduler_id, rec.name, rec.key, rec.exists, state, len(rec.queue),
-                        rec.operations, rec.last_modified)
+                        rec.operations, rec.last_modified,
+                        tuple(dict(batch) for batch in rec.outputs))

@@ -180,7 +180,7 @@ class EntityRecord:
     """What the extension keeps for one entity instance."""
 
     __slots__ = ("scheduler_id", "name", "key", "exists", "state", "queue", "scheduled",
-                 "operations", "last_modified")
+                 "operations", "last_modified", "outputs")
 
     def __init__(self, scheduler_id: str, name: str, key: str) -> None:
         self.scheduler_id = scheduler_id
@@ -192,3 +192,5 @@ class EntityRecord:
         self.scheduled = False  # a batch work item is waiting in the ready queue
         self.operations = 0
         self.last_modified: Optional[datetime] = None
+        # What each batch set on the function's output bindings (only batches that set any).
+        self.outputs: List[Dict[str, Any]] = []

@@ -104,6 +104,8 @@ class Registry:
         self.orchestrators: Dict[str, OrchestratorRegistration] = {}
         self.activities: Dict[str, ActivityRegistration] = {}
         self.entities: Dict[str, Any] = {}  # a FunctionInfo, a function or a handle
+        # lower-cased entity name -> names of its output bindings (V1 function.json "out")
+        self.entity_outputs: Dict[str, tuple[str, ...]] = {}
         self.mocks: Dict[str, Mock] = {}
         self.app: Any = None  # the discovered AppFunctions, when loaded from an app
 
@@ -122,7 +124,7 @@ class Registry:
                 self.add_activity(info.name, info.function, info.trigger_param,
                                   outputs=_output_names(info))
             elif info.kind == "entity":
-                self.add_entity(info.name, info)
+                self.add_entity(info.name, info, outputs=_output_names(info))
 
     def add_orchestrator_handle(self, name: str, handle: Callable[[str], str]) -> None:
         """Register a handle the app discovery already built (an async def is refused here,
@@ -143,8 +145,9 @@ class Registry:
                                                              duration=duration)
         return mock
 
-    def add_entity(self, name: str, fn: Any) -> None:
+    def add_entity(self, name: str, fn: Any, outputs: tuple[str, ...] = ()) -> None:
         self.entities[name.lower()] = fn
+        self.entity_outputs[name.lower()] = outputs
 
     # -- lookups -----------------------------------------------------------------------
     def orchestrator(self, name: Any) -> OrchestratorRegistration:

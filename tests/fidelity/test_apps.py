@@ -78,3 +78,17 @@ def test_a_v2_app_that_fails_to_import_fails_as_a_whole_naming_file_and_line(
     with pytest.raises(AppDiscoveryError) as info:
         InMemoryRuntime.from_app(tmp_path)
     assert f"{script}, line 4" in str(info.value) and "KeyError" in str(info.value)
+
+
+def test_an_entity_function_with_an_output_binding_gets_it_and_its_values_are_kept(v1) -> None:
+    import azure.durable_functions as df
+
+    entity = df.EntityId("AuditedCounter", "k")
+    v1.signal_entity(entity, "add", 2)
+    v1.run_until_idle()
+    v1.signal_entity(entity, "add", 3)
+    v1.run_until_idle()
+    assert v1.entity_state(entity) == 5
+    status, = v1.entity_statuses()
+    assert [json.loads(batch["audit"]) for batch in status.outputs] == [
+        {"entity": "AuditedCounter", "batch": "2"}, {"entity": "AuditedCounter", "batch": "5"}]
