@@ -98,6 +98,30 @@ def _absorb_pending() -> None:
         pass
 
 
+class _Retracted(BaseException):
+    """Raised into the waiting thread itself, only to clear the interpreter's flag."""
+
+
+def _retract(ident: int) -> None:
+    """Take back an interrupt sent to a thread that is blocked in C and may never return.
+
+    On CPython 3.11 an async exception also sets an interpreter-wide "pending" flag
+    that only the target thread clears, when it next runs Python code. A worker
+    blocked for good (``threading.Event().wait()``) never does, and every other
+    thread then checks the flag at each step: a tracer started afterwards (coverage.py,
+    hypothesis) spins forever. So the interrupt is withdrawn (which leaves the flag
+    set) and this thread takes one of its own and lets it land, which clears the
+    flag. An abandoned worker that does come back stops at its ``abandoned`` check.
+    """
+    _set_async_exc(ident, None)
+    try:
+        _set_async_exc(threading.get_ident(), _Retracted)  # it may land on the way back
+        for _ in range(100):
+            pass
+    except _Retracted:
+        pass
+
+
 class _Worker:
     """One daemon thread running drives handed to it, one at a time."""
 
@@ -209,6 +233,7 @@ class _Worker:
                 if self.armed is not armed:
                     continue  # the exception landed; the worker is busy reporting it
                 self.abandoned = True
+                _retract(self.ident)
             raise _blocked(armed[1]())
 
 

@@ -270,6 +270,35 @@ def test_blocking_calls_in_a_fresh_interpreter_end_it_in_time(tmp_path: Any) -> 
     assert done.stdout.split("\n")[:2] == ["stopped calls", "stopped sleeps"]
 
 
+def test_a_tracer_started_after_an_abandoned_call_does_not_spin(tmp_path: Any) -> None:
+    pytest.importorskip("coverage")
+    # The interrupt sent to a worker blocked for good (Event().wait()) is never delivered,
+    # and on CPython 3.11 its pending flag made every later tracer spin; run it bounded.
+    script = tmp_path / "after_abandon.py"
+    script.write_text(
+        "import threading\n"
+        "from durable_testkit import InMemoryRuntime, RunawayFunction\n"
+        "def calls(ctx):\n"
+        "    return (yield ctx.call_activity('work', 1))\n"
+        "rt = InMemoryRuntime(function_timeout=0.2)\n"
+        "rt.register_orchestrator('calls', calls)\n"
+        "rt.register_activity('work', lambda x: threading.Event().wait())\n"
+        "try:\n"
+        "    rt.run('calls')\n"
+        "except RunawayFunction:\n"
+        "    print('abandoned')\n"
+        "import coverage\n"
+        "cov = coverage.Coverage(data_file=None, config_file=False)\n"
+        "cov.start()\n"
+        "total = sum(len(str(i)) for i in range(100))\n"
+        "cov.stop()\n"
+        "print('traced', total)\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["abandoned", "traced 190"]
+
+
 def test_a_tracer_started_after_an_interrupt_does_not_spin(tmp_path: Any) -> None:
     pytest.importorskip("coverage")
     # Clearing a pending interrupt with PyThreadState_SetAsyncExc(id, NULL) left CPython
