@@ -11,29 +11,14 @@ from pathlib import Path
 
 from durable_testkit.lint_rules import lint_paths
 
-HEAD = "import azure.durable_functions as df\n\napp = df.DFApp()\n\n\n"
+from _projects import HEAD, rel, write
+
 ACTIVITY = '''
 
 @app.activity_trigger(input_name="n")
 def work(n):
     return n
 '''
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    (root / "host.json").write_text('{"version": "2.0"}')
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-    return root
-
-
-def rel(root: Path, **kw) -> list[tuple[str, int, str]]:
-    result = lint_paths([root], config=False, **kw)
-    assert not result.internal_errors
-    return [(Path(f.path).resolve().relative_to(root.resolve()).as_posix(), f.line, f.code)
-            for f in result.findings]
 
 
 def test_an_inherited_method_in_the_same_module_is_followed(tmp_path: Path) -> None:
