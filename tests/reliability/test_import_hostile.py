@@ -80,9 +80,10 @@ def test_a_file_over_the_limit_is_refused_before_it_is_read(tmp_path: Path) -> N
 def test_an_integer_of_5000_digits(tmp_path: Path) -> None:
     path = tmp_path / "bigint.json"
     path.write_text('[{"EventType": 0, "EventId": ' + "9" * 5000 + "}]")
-    assert _message(str(path)).startswith(
-        f"{path}: not readable JSON: Exceeds the limit (4300 digits) for integer string "
-        "conversion")
+    message = _message(str(path))
+    # Python's own words, which differ between versions (3.9: "the limit (4300) for ...").
+    assert message.startswith(f"{path}: not readable JSON: Exceeds the limit (4300")
+    assert "for integer string conversion" in message
 
 
 def test_deep_nesting(tmp_path: Path) -> None:
