@@ -153,8 +153,11 @@ def _management(rt: RuntimePort, method: str, path: str, query: str, body: Any,
         return func.HttpResponse(payload, status_code=text.status, headers=out)
     if origin is None:
         origin = _origin(rt)
+    # The harness's own errors (a drive past drive_timeout, a runaway orchestrator...)
+    # reach the test, as from every other rt call; `serve` answers them as a 500.
     status, out_headers, answer = _api.handle(rt, method, path, query, text,
-                                              headers=req_headers, origin=origin)
+                                              headers=req_headers, origin=origin,
+                                              raise_errors=True)
     return func.HttpResponse(answer, status_code=status, headers=out_headers)
 
 

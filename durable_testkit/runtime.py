@@ -445,8 +445,12 @@ class InMemoryRuntime:
         """
         from ._http_functions import invoke_http
 
-        return invoke_http(self, method, path, body, headers, virtual_waits=True,
-                           raise_errors=raise_errors)
+        # One bound for the whole call (a starter that waits drives many times), named
+        # after it in a DriveTimeout. Not under the lock: a starter's real SDK client calls
+        # the loopback server, whose thread takes it.
+        with self._core.driving(f"rt.http({method!r}, {path!r})"):
+            return invoke_http(self, method, path, body, headers, virtual_waits=True,
+                               raise_errors=raise_errors)
 
     @property
     def client(self) -> "InMemoryClient":

@@ -287,3 +287,23 @@ def test_an_unexpected_failure_answers_500_without_a_traceback(
     assert status == 500 and "StackTrace" not in body and "Traceback" not in text
     assert body["ExceptionMessage"] == ("KeyError: 'boom' (raised at test_management_api.py:"
                                         f"{broken.__code__.co_firstlineno + 1} in broken)")
+
+
+def test_a_drive_past_its_bound_through_rt_http_raises_and_names_the_request() -> None:
+    """The harness's own errors reach the test from rt.http, as from every rt call (serve
+    answers them as a 500); the bound covers the whole request, however often it drives."""
+    from durable_testkit import DriveTimeout
+
+    def endless_chain(context):  # type: ignore[no-untyped-def]
+        value = 0
+        while True:
+            value = yield context.call_activity("inc", value)
+
+    rt = InMemoryRuntime(drive_timeout=0.3)
+    rt.register_orchestrator("endless_chain", endless_chain)
+    rt.register_activity("inc", lambda v: v + 1)
+    path = "/runtime/webhooks/durabletask/orchestrators/endless_chain?timeout=10&pollingInterval=1"
+    with pytest.raises(DriveTimeout) as caught:
+        rt.http("POST", path, body=None)
+    assert str(caught.value).startswith(f"rt.http('POST', '{path}') ran for more than 0.3 "
+                                        "seconds of real time")
