@@ -25,7 +25,7 @@ import re
 import traceback
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Mapping, Optional, Set, Tuple, Union
-from urllib.parse import parse_qsl, quote, unquote
+from urllib.parse import parse_qsl, unquote
 
 
 from . import _protocol as p
@@ -44,7 +44,7 @@ __tracebackhide__ = True
 
 __all__ = ["Response", "handle", "binding_json", "management_payload", "drive_until",
            "PLACEHOLDER_ORIGIN", "PLACEHOLDER_RPC_ORIGIN", "WEBHOOK_PATH", "RPC_PATH", "task_hub",
-           "TASK_HUB", "CONNECTION"]
+           "TASK_HUB", "CONNECTION", "url_encode"]
 
 Response = Tuple[int, Dict[str, str], str]
 
@@ -97,11 +97,25 @@ def task_hub(rt: Any) -> str:
     return str(cached)
 
 
+#: What .NET's WebUtility.UrlEncode leaves as it is (it writes a space as "+").
+_URL_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!*()")
+
+
+def url_encode(text: str) -> str:
+    """``WebUtility.UrlEncode``, as the extension encodes ids in its links (upper-case hex).
+
+    A space becomes ``+``, which the extension's own routes then read as a ``+``: an id
+    with a space has links that do not find it, in Azure as here.
+    """
+    return "".join(chr(b) if b in _URL_SAFE else "+" if b == 0x20 else f"%{b:02X}"
+                   for b in text.encode("utf-8"))
+
+
 def management_payload(origin: str, instance_id: str, *, task_hub: str = TASK_HUB,
                        connection: str = CONNECTION) -> Dict[str, str]:
     """``HttpManagementPayload`` as the extension builds it (``GetClientResponseLinks``)."""
-    prefix = f"{origin}{WEBHOOK_PATH}/instances/{quote(instance_id, safe='')}"
-    suffix = f"taskHub={quote(task_hub)}&connection={quote(connection)}"
+    prefix = f"{origin}{WEBHOOK_PATH}/instances/{url_encode(instance_id)}"
+    suffix = f"taskHub={url_encode(task_hub)}&connection={url_encode(connection)}"
     return {
         "id": instance_id,
         "statusQueryGetUri": f"{prefix}?{suffix}",
@@ -270,9 +284,8 @@ def _start(rt: RuntimePort, name: str, instance_id: Optional[str], q: Dict[str, 
         result = rt.status(instance_id)
         if result.runtime_status == Status.Completed:
             return 200, dict(_JSON), json.dumps(result.output)
-        if result.is_terminal:
-            return (500 if result.runtime_status == Status.Failed else 200), dict(_JSON), \
-                json.dumps(_status_json(rt, result, show_input=True))
+        if result.is_terminal:  # returnInternalServerErrorOnFailure is false here: a 200
+            return 200, dict(_JSON), json.dumps(_status_json(rt, result, show_input=True))
     return _check_status(origin, instance_id, task_hub(rt))
 
 
@@ -369,7 +382,9 @@ def _decode_input(body: Optional[str]) -> Any:
 
 
 def _check_status(origin: str, instance_id: str, hub: str = TASK_HUB) -> Response:
+    """ext: CreateCheckStatusResponseMessage, which writes every link but rewind's."""
     payload = management_payload(origin, instance_id, task_hub=hub)
+    del payload["rewindPostUri"]
     headers = dict(_JSON, Location=payload["statusQueryGetUri"], **{"Retry-After": "10"})
     return 202, headers, json.dumps(payload)
 
@@ -404,7 +419,9 @@ def _list(rt: RuntimePort, q: Dict[str, str]) -> Response:
         return _error(400, str(exc))
     statuses = {s.strip().lower() for s in q.get("runtimestatus", "").split(",") if s.strip()}
     prefix = q.get("instanceidprefix", "")
-    show_input = _flag(q, "showinput", False)
+    # ext: OrchestrationStatusQueryCondition.ShowInput defaults to true; the SDK's
+    # get_status_all/get_status_by send no showInput.
+    show_input = _flag(q, "showinput", True)
     out = []
     for instance_id in rt.instance_ids:
         result = rt.status(instance_id)
@@ -548,7 +565,11 @@ def _signal(rt: RuntimePort, name: str, key: str, op: str, body: Optional[str],
                 return _error(400, f"Could not parse JSON content: {exc}")
         else:
             value = body
-    rt.signal_entity(_sdk.EntityId(name, key), op, value)
+    try:
+        rt.signal_entity(_sdk.EntityId(name, key), op, value)
+    except UnknownFunctionError as exc:  # ext: ThrowIfFunctionDoesNotExist's ArgumentException
+        # CreateErrorResponse(BadRequest, e.Message): an HttpError holding only the message.
+        return 400, dict(_JSON), json.dumps({"Message": exc.host_text or str(exc)})
     return 202, dict(_JSON), ""
 
 

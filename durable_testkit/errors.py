@@ -216,6 +216,8 @@ class UnknownFunctionError(DurableTestkitError, LookupError):
         self.name = name
         self.kind = kind
         self.known = sorted(known)
+        #: The extension's own text for the call, where the host answers with it (HTTP).
+        self.host_text: Optional[str] = None
         hint = did_you_mean(name, self.known)
         listed = ", ".join(self.known) or "(none)"
         super().__init__(

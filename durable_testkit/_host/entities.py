@@ -168,7 +168,12 @@ def signal_entity(host: EntityHost, entity_id: Any, operation: str, input: Any =
         raise InvalidOperationError(
             f"The operation name must be a non-empty string, got {operation!r}")
     if host.registry.entity_handle(name) is None:
-        raise UnknownFunctionError(name, "entity function", host.registry.entity_names())
+        missing = UnknownFunctionError(name, "entity function", host.registry.entity_names())
+        # The extension's ArgumentException text, which its HTTP API answers with a 400.
+        missing.host_text = missing_function_text(
+            name, "entity", host.registry.entity_names(),
+            orchestrators=host.registry.orchestrator_names())
+        raise missing
     op_input: Optional[str] = None
     if input is not None:
         op_input = json.dumps(_sdk.dumps_payload(input, f"The input of entity operation '{operation}'"))

@@ -307,3 +307,64 @@ def test_a_drive_past_its_bound_through_rt_http_raises_and_names_the_request() -
         rt.http("POST", path, body=None)
     assert str(caught.value).startswith(f"rt.http('POST', '{path}') ran for more than 0.3 "
                                         "seconds of real time")
+
+
+# -- the extension's exact answers (an audit against HttpApiHandler.cs) ----------------------
+def _runtime_with(**orchestrators) -> InMemoryRuntime:  # type: ignore[no-untyped-def]
+    rt = InMemoryRuntime()
+    for name, fn in orchestrators.items():
+        rt.register_orchestrator(name, fn)
+    return rt
+
+
+def _echo(context):  # type: ignore[no-untyped-def]
+    return context.get_input()
+    yield  # a generator
+
+
+def _boom(context):  # type: ignore[no-untyped-def]
+    raise ValueError("boom")
+    yield  # a generator
+
+
+def test_lists_show_inputs_unless_asked_not_to() -> None:
+    """OrchestrationStatusQueryCondition.ShowInput defaults to true; the SDK sends none."""
+    rt = _runtime_with(echo=_echo)
+    rt.run("echo", {"a": 1}, instance_id="e-1")
+    rows = json.loads(handle(rt, "GET", f"{HOOK}/instances/")[2])
+    assert [row["input"] for row in rows] == [{"a": 1}]
+    rows = json.loads(handle(rt, "GET", f"{HOOK}/instances/", "showInput=false")[2])
+    assert [row.get("input") for row in rows] == [None]
+
+
+def test_create_and_wait_answers_a_failed_instance_with_its_status_and_200() -> None:
+    """WaitForCompletionOrCreateCheckStatusResponseAsync, returnInternalServerErrorOnFailure
+    false: HandleGetStatusRequestAsync answers a Failed instance with 200."""
+    rt = _runtime_with(boom=_boom)
+    status, _, text = handle(rt, "POST", f"{HOOK}/orchestrators/boom",
+                             "timeout=10&pollingInterval=1", None)
+    assert status == 200 and json.loads(text)["runtimeStatus"] == "Failed"
+
+
+def test_a_started_instances_check_status_body_has_no_rewind_link() -> None:
+    """CreateCheckStatusResponseMessage writes every link of the payload but rewind's."""
+    rt = _runtime_with(echo=_echo)
+    status, headers, text = handle(rt, "POST", f"{HOOK}/orchestrators/echo/id 1~x", "", None)
+    body = json.loads(text)
+    assert status == 202 and "rewindPostUri" not in body
+    assert set(body) == {"id", "statusQueryGetUri", "sendEventPostUri", "terminatePostUri",
+                         "purgeHistoryDeleteUri", "restartPostUri", "suspendPostUri",
+                         "resumePostUri"}
+    # WebUtility.UrlEncode: a space is "+", "~" is escaped, "!*()" are not.
+    assert "/instances/id+1%7Ex?taskHub=TestHubName&connection=Storage" in \
+        body["statusQueryGetUri"]
+    assert headers["Location"] == body["statusQueryGetUri"]
+
+
+def test_a_signal_to_an_unknown_entity_is_a_400_with_the_extensions_text() -> None:
+    rt = _runtime_with(echo=_echo)
+    status, _, text = handle(rt, "POST", f"{HOOK}/entities/nope/k", "op=add", "1",
+                             headers=JSON)
+    assert status == 400
+    assert json.loads(text)["Message"].startswith(
+        "The function 'nope' doesn't exist, is disabled, or is not an entity function.")
