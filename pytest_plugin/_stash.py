@@ -10,7 +10,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-__all__ = ["Involved", "involved", "phase_failed", "record_report"]
+__all__ = ["Involved", "involved", "phase_failed", "did_not_pass", "record_report"]
 
 
 @dataclass
@@ -41,3 +41,15 @@ def record_report(item: pytest.Item, report: pytest.TestReport) -> None:
 def phase_failed(item: pytest.Item, when: str) -> bool:
     report = item.stash.get(_REPORTS, {}).get(when)
     return report is not None and report.failed
+
+
+def did_not_pass(item: pytest.Item) -> bool:
+    """The test failed, was skipped or xfailed, or its set-up failed: it has its outcome.
+
+    Teardown checks (an unused mock, an unfired fault, unfinished instances) then stay
+    quiet: blaming such a test again would report one test twice, or turn a skip into
+    an error.
+    """
+    reports = item.stash.get(_REPORTS, {})
+    return any(r.failed or r.skipped for r in (reports.get("setup"), reports.get("call"))
+               if r is not None)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover - imported when a marker is read (it loads
 __tracebackhide__ = True
 
 __all__ = ["MARKER", "pytest_configure", "marked_faults", "inject_marked_faults",
-           "unfired_faults_message", "check_faults_fired", "render_faults"]
+           "unfired_faults_message", "render_faults"]
 
 MARKER = "durable_faults"
 
@@ -86,12 +86,6 @@ def unfired_faults_message(unfired: List[Fault], nodeid: str) -> str:
         "is misspelt (names are matched without regard to case).\n"
         "If the fault is deliberately optional, opt out for this test, class or module with "
         f"@pytest.mark.{APP_MARKER}(assert_all_faults_fired=False).")
-
-
-def check_faults_fired(rt: Any, nodeid: str) -> None:
-    unfired = rt.unfired_faults
-    if unfired:
-        pytest.fail(unfired_faults_message(unfired, nodeid), pytrace=False)
 
 
 def render_faults(rt: Any) -> List[str]:

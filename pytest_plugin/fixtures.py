@@ -12,7 +12,7 @@ import pytest
 from durable_testkit.errors import AppDiscoveryError
 
 from ._apps import session_app
-from ._stash import involved, phase_failed
+from ._stash import did_not_pass, involved
 from .options import MARKER, DurableSettings, parse_start_time, resolve_settings
 
 if TYPE_CHECKING:  # pragma: no cover - the SDK is imported when a fixture first runs
@@ -82,22 +82,27 @@ def durable_runtime(request: pytest.FixtureRequest) -> Iterator[InMemoryRuntime]
     involved(item).runtimes.append(rt)
     # Imported here: faults is a plugin pytest imports itself (pytest_plugins), and
     # importing it first would cost it assertion rewriting.
-    from .faults import check_faults_fired, inject_marked_faults
+    from .faults import inject_marked_faults, unfired_faults_message
 
     try:
         inject_marked_faults(item, rt)  # @pytest.mark.durable_faults(...)
         yield rt
-        # A failed test has already said what went wrong; unused mocks would only add noise.
-        if settings.assert_all_mocks_used and not phase_failed(item, "call"):
-            unused = rt.unused_mocks
-            if unused:
-                pytest.fail(unused_mocks_message(unused, item.nodeid), pytrace=False)
-        if settings.assert_all_faults_fired and not phase_failed(item, "call"):
-            check_faults_fired(rt, item.nodeid)
+        # A test that failed, skipped or xfailed has its outcome; unmet expectations would
+        # only report it twice. Every unmet one is reported at once, not the first alone.
+        concluded = did_not_pass(item)
+        unmet: List[str] = []
+        if settings.assert_all_mocks_used and not concluded and rt.unused_mocks:
+            unmet.append(unused_mocks_message(rt.unused_mocks, item.nodeid))
+        if settings.assert_all_faults_fired and not concluded and rt.unfired_faults:
+            unmet.append(unfired_faults_message(rt.unfired_faults, item.nodeid))
         # Instances left running or waiting: durable_unfinished = warn | fail | ignore.
         from .unfinished import check_unfinished
 
-        check_unfinished(item, rt, phase_failed(item, "call"))
+        unfinished = check_unfinished(item, rt, concluded)
+        if unfinished:
+            unmet.append(unfinished)
+        if unmet:
+            pytest.fail("\n\n".join(unmet), pytrace=False)
         # --durable-record=DIR. Imported here: histories is a plugin pytest imports itself
         # (pytest_plugins), and importing it first would cost it assertion rewriting.
         from .histories import record_histories

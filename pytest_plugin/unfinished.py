@@ -10,7 +10,7 @@ orchestrator and what it waits for.
 from __future__ import annotations
 
 import warnings
-from typing import Any, List
+from typing import Any, List, Optional
 
 import pytest
 
@@ -76,14 +76,16 @@ def unfinished_message(rt: Any, nodeid: str) -> str:
             "make it fail the test.")
 
 
-def check_unfinished(item: pytest.Item, rt: Any, test_failed: bool) -> None:
-    """Warn about (or fail on) instances ``rt`` still has running at teardown."""
+def check_unfinished(item: pytest.Item, rt: Any, test_failed: bool) -> Optional[str]:
+    """Warn about instances ``rt`` still has running at teardown; with ``fail``, the
+    text the test fails with (the caller fails it, with its other unmet expectations)."""
     mode = _mode(item.config)
     if mode == "ignore" or test_failed:  # a failed test has said what went wrong
-        return
+        return None
     text = unfinished_message(rt, item.nodeid)
     if not text:
-        return
+        return None
     if mode == "fail":
-        pytest.fail(text, pytrace=False)
+        return text
     warnings.warn(DurableUnfinishedWarning(text), stacklevel=2)
+    return None

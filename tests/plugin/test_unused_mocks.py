@@ -53,3 +53,47 @@ def test_a_failed_test_is_not_also_blamed_for_unused_mocks(project: pytest.Pytes
     result = project.runpytest()
     result.assert_outcomes(failed=1)
     result.stdout.no_fnmatch_line("*never called*")
+
+
+def test_a_skipped_xfailed_or_set_up_failed_test_is_not_blamed_at_teardown(
+        project: pytest.Pytester, make_ini: MakeIni) -> None:
+    make_ini(project, durable_app="sample_app:app")
+    project.makepyfile(test_outcomes="""
+        import pytest
+
+        def test_skipped(durable_runtime):
+            durable_runtime.mock_activity("greet", return_value="hi")
+            pytest.skip("not today")
+
+        @pytest.mark.xfail(reason="known")
+        def test_xfailed(durable_runtime):
+            durable_runtime.mock_activity("greet", return_value="hi")
+            assert False
+
+        @pytest.fixture
+        def broken(durable_runtime):
+            durable_runtime.mock_activity("greet", return_value="hi")
+            raise RuntimeError("set-up failed")
+
+        def test_set_up_failed(broken):
+            pass
+    """)
+    result = project.runpytest()
+    result.assert_outcomes(skipped=1, xfailed=1, errors=1)  # the set-up error alone
+    assert "never called" not in result.stdout.str()
+
+
+def test_every_unmet_expectation_is_reported_at_once(project: pytest.Pytester,
+                                                     make_ini: MakeIni) -> None:
+    make_ini(project, durable_app="sample_app:app")
+    project.makepyfile(test_both="""
+        from durable_testkit import faults
+
+        def test_x(durable_runtime):
+            durable_runtime.mock_activity("greet", return_value="hi")
+            durable_runtime.inject(faults.crash_after_activity("greet"))
+    """)
+    result = project.runpytest()
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*1 mocked activity was never called: 'greet'.*",
+                                 "*never fired*"])
