@@ -23,7 +23,7 @@ from ._host.registry import Duration, Registry
 from ._host.scheduler import (DEFAULT_MAX_DEPTH, DEFAULT_MAX_HISTORY_EVENTS,
                               DEFAULT_MAX_INSTANCES, HostLimits, Scheduler)
 from .clock import VirtualClock
-from .errors import UnknownMockTarget
+from .errors import InvalidOperationError, UnknownMockTarget
 from .history import InstanceHistory
 from .policy import TraceEntry
 from .status import ActivityCall, OrchestrationResult
@@ -468,7 +468,15 @@ class InMemoryRuntime:
             self._core.run_until_idle()
 
     def advance(self, delta: timedelta) -> None:
-        """Move virtual time forward by ``delta``, firing timers in order as they come due."""
+        """Move virtual time forward by ``delta``, firing timers in order as they come due.
+
+        Raises:
+            InvalidOperationError: ``delta`` is negative (time never moves back).
+        """
+        if delta < timedelta(0):
+            raise InvalidOperationError(
+                f"rt.advance({delta!r}): virtual time never moves backwards; pass a positive "
+                "timedelta (rt.now is where it stands).")
         with self.lock, self._core.driving(f"rt.advance({delta!r})"):
             self._core.advance_to(self.clock.now + delta)
 

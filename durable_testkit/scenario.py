@@ -414,7 +414,8 @@ class OrchestrationScenario:
         """Move virtual time forward, firing due timers in order (one episode per instant)."""
         self._check_running("advance")
         if delta < timedelta(0):
-            raise ValueError(f"cannot move virtual time backwards (delta={delta})")
+            raise ScenarioError(f"advance({delta!r}): virtual time never moves backwards; "
+                                "pass a positive timedelta.", self.pending)
         return self._advance_to(self.now + delta)
 
     def fire_timers(self) -> List[PendingTask]:

@@ -831,3 +831,15 @@ def test_an_event_goes_to_the_latest_waiter_as_in_a_reminder_loop() -> None:
     result = rt.wait(iid)
     assert result.output == "approved after 3 reminders"
     assert rt.now.isoformat() == "2024-01-01T04:00:00+00:00"
+
+
+def test_virtual_time_never_moves_backwards_and_says_so() -> None:
+    from durable_testkit import InvalidOperationError, OrchestrationScenario, ScenarioError
+
+    rt = make(w=waiter)
+    with pytest.raises(InvalidOperationError, match=r"never moves backwards"):
+        rt.advance(timedelta(hours=-1))
+    scenario = OrchestrationScenario(waiter)
+    scenario.start()
+    with pytest.raises(ScenarioError, match=r"never moves backwards"):
+        scenario.advance(timedelta(hours=-1))
