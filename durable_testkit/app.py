@@ -27,7 +27,7 @@ from ._sdk import azure_functions as func
 
 from .errors import AppDiscoveryError, FunctionLoadError, UnknownFunctionError
 
-__all__ = ["AppFunctions", "FunctionInfo", "KINDS", "discover_app"]
+__all__ = ["AppFunctions", "FunctionInfo", "KINDS", "discover_app", "registered_functions"]
 
 #: Every value ``FunctionInfo.kind`` takes.
 KINDS = ("orchestrator", "activity", "entity", "client", "http", "other")
@@ -310,6 +310,15 @@ def _discover_v2_object(app: object, source: str) -> AppFunctions:
             f"discover_app() cannot use {source} ({app!r:.80}). It accepts {_SUPPORTED}.")
     infos = [_v2_info(f) for f in functions]
     return _collect(infos, source)
+
+
+def registered_functions(app: Any) -> list[Any]:
+    """What a V2 app object registers now (its ``get_functions()``), with no side effect.
+
+    Cheap next to a discovery: the plugin asks it to tell whether an app object it has
+    discovered gained or lost functions since.
+    """
+    return _get_functions(app, repr(app))
 
 
 def _get_functions(app: Any, source: str) -> list[Any]:

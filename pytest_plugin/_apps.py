@@ -15,7 +15,10 @@ nothing it depends on changed:
 * ``"pkg.module[:attr]"``: the module object in ``sys.modules`` (a reload or a
   removal discovers again).
 
-App *objects* are not cached: a test may register functions on one between tests.
+* an app *object* (``df.DFApp``, ``func.FunctionApp``): the object itself and the
+  functions it registers, name and user function (its public ``get_functions()``,
+  about 20 µs where discovery takes a millisecond), so a test that registers another
+  function on it between tests discovers it again. A lone blueprint is not cached.
 """
 from __future__ import annotations
 
@@ -52,14 +55,16 @@ def session_app(config: pytest.Config, app: Any) -> "AppFunctions":
         return _app.discover_app(app)
     cache = config.stash.setdefault(_CACHE, {})
     hit = cache.get(key)
-    if hit is not None and _same(hit[0], _stamp(key)):
+    if hit is not None and _same(hit[0], _stamp(key, app)):
         return hit[1]
     found = _app.discover_app(app)
-    cache[key] = (_stamp(key), found)
+    cache[key] = (_stamp(key, app), found)  # after: discovery imports the module
     return found
 
 
 def _key(app: Any) -> Optional[Tuple[str, str]]:
+    if hasattr(app, "get_functions") and hasattr(app, "functions_bindings"):
+        return "object", str(id(app))  # the stamp holds the object: its id stays its own
     if isinstance(app, os.PathLike):
         return "path", str(Path(os.fspath(app)).resolve())
     if not isinstance(app, str):
@@ -70,8 +75,17 @@ def _key(app: Any) -> Optional[Tuple[str, str]]:
     return "module", app
 
 
-def _stamp(key: Tuple[str, str]) -> _Stamp:
+def _stamp(key: Tuple[str, str], app: Any) -> _Stamp:
     kind, where = key
+    if kind == "object":
+        from durable_testkit import app as _app
+
+        try:
+            registered = tuple(x for f in _app.registered_functions(app)
+                               for x in (f.get_function_name(), f.get_user_function()))
+        except Exception:  # noqa: BLE001 - an invalid app: discover_app says why
+            registered = (object(),)  # never the same: discovered (and refused) each time
+        return (app,) + registered
     if kind == "module":
         return (sys.modules.get(where.partition(":")[0]),)
     from durable_testkit import app as _app
@@ -88,7 +102,7 @@ def _stamp(key: Tuple[str, str]) -> _Stamp:
 def _same(a: _Stamp, b: _Stamp) -> bool:
     # Times compare by value; modules and the active root by identity (a new root object
     # for the same folder means the app's modules were dropped and imported again).
-    return len(a) == len(b) and all(x is y or (type(x) is int and x == y)
+    return len(a) == len(b) and all(x is y or (type(x) in (int, str) and x == y)
                                     for x, y in zip(a, b))
 
 

@@ -119,3 +119,35 @@ def test_a_folder_app_is_discovered_again_when_it_changes_or_another_was_named(
     """)
     # A subprocess: app folders are imported as the top-level module "function_app".
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=6)
+
+
+def test_an_app_object_in_the_marker_is_discovered_once_until_it_changes(
+        project: pytest.Pytester) -> None:
+    project.makepyfile(test_objects="""
+        import pytest
+        import azure.durable_functions as df
+        import sample_app
+
+        seen = []
+        pytestmark = pytest.mark.durable_app(sample_app.app)
+
+        @pytest.mark.parametrize("n", range(3))
+        def test_runs(durable_runtime, n):
+            seen.append(durable_runtime.app)
+            assert durable_runtime.run("hello", "Ann").output == "Hello Ann!"
+
+        def test_one_discovery():
+            assert len(seen) == 3 and all(app is seen[0] for app in seen)
+
+        def test_a_new_function_means_a_new_discovery(durable_runtime):
+            assert durable_runtime.app is seen[0]
+
+            @sample_app.app.activity_trigger(input_name="x")
+            def added_between_tests(x):
+                return x
+
+        def test_sees_it(durable_runtime):
+            assert durable_runtime.app is not seen[0]
+            assert "added_between_tests" in durable_runtime.app.functions
+    """)
+    project.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=6)

@@ -16,7 +16,7 @@ def test_all_names_exist_and_are_unique() -> None:
 
 # Public names that deliberately live only in their module: the event classes and wire
 # helpers are reached as durable_testkit.history.TaskCompleted and so on.
-MODULE_ONLY = {"app.KINDS", "status.TERMINAL_STATUSES", "importers.FORMATS",
+MODULE_ONLY = {"app.KINDS", "app.registered_functions", "status.TERMINAL_STATUSES", "importers.FORMATS",
                "errors.did_you_mean"}
 MODULE_ONLY_MODULES = {"history", "faults", "strategies"}  # faults.crash_after_activity(...)
 
