@@ -5,6 +5,7 @@ records at the moment of the query and never drive the host.
 """
 from __future__ import annotations
 
+import copy
 from typing import Any, Dict, Iterable
 
 from .. import _sdk
@@ -23,12 +24,21 @@ def result(inst: Instance) -> OrchestrationResult:
     nd = inst.failure_details
     return OrchestrationResult(
         instance_id=iid, name=name, runtime_status=inst.status,
-        input=w.loads(inst.execution.input_text), output=inst.output,
-        custom_status=inst.custom_status, error=inst.error, created_time=inst.created,
+        input=w.loads(inst.execution.input_text), output=_own(inst.output),
+        custom_status=_own(inst.custom_status), error=inst.error, created_time=inst.created,
         last_updated_time=inst.updated, execution_id=inst.execution_id,
         history_source=lambda: typed_history(name, iid, events),
         divergence=None if nd is None else Divergence(nd.event_index, nd.expected, nd.actual,
                                                       nd.detail))
+
+
+_IMMUTABLE = (str, int, float, bool, type(None))
+
+
+def _own(value: Any) -> Any:
+    """A copy the result alone holds: a test that edits ``result.output`` (sorts a list,
+    pops a key) must not change what the next ``rt.status`` reports."""
+    return value if type(value) in _IMMUTABLE else copy.deepcopy(value)
 
 
 def typed_history(name: str, instance_id: str, events: Iterable[Dict[str, Any]]

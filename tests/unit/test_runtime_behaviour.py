@@ -843,3 +843,17 @@ def test_virtual_time_never_moves_backwards_and_says_so() -> None:
     scenario.start()
     with pytest.raises(ScenarioError, match=r"never moves backwards"):
         scenario.advance(timedelta(hours=-1))
+
+
+def test_a_result_is_a_value_editing_it_changes_no_later_result() -> None:
+    def lists(context):
+        context.set_custom_status({"seen": [1]})
+        return {"out": [1, 2]}
+        yield  # a generator
+
+    rt = make(lists=lists)
+    first = rt.run("lists", instance_id="l-1")
+    first.output["out"].append(99)
+    first.custom_status["seen"].clear()
+    again = rt.status("l-1")
+    assert again.output == {"out": [1, 2]} and again.custom_status == {"seen": [1]}
