@@ -32,6 +32,7 @@ from ._worker_failure import activity_failure
 from .clock import VirtualClock
 from .errors import NonDeterminismError, ScenarioError
 from .history import HistoryEvent, InstanceHistory, load_history, render_timeline
+from .status import Divergence
 
 # pytest hides this module's frames in failure reports (--full-trace shows them):
 # what the user needs is the line of their own code.
@@ -260,6 +261,7 @@ class OrchestrationScenario:
         self._done = False
         self._output: Any = None
         self._error: Optional[str] = None
+        self._divergence: Optional[Divergence] = None
         self._custom_status: Any = None
         self._continued: List[Any] = []
         self._batch: Optional[_Batch] = None
@@ -297,6 +299,12 @@ class OrchestrationScenario:
     def error(self) -> Optional[str]:
         """The failure text (as the host records it) if the orchestration failed."""
         return self._error
+
+    @property
+    def divergence(self) -> Optional[Divergence]:
+        """Where the replay stopped matching the history, if a step raised
+        ``NonDeterminismError`` (as ``OrchestrationResult.divergence``)."""
+        return self._divergence
 
     @property
     def custom_status(self) -> Any:
@@ -605,6 +613,7 @@ class OrchestrationScenario:
             nd = outcome.divergence
             assert nd is not None
             error = _non_determinism(nd, self.name, self.instance_id, list(ex.history))
+            self._divergence = Divergence(nd.event_index, nd.expected, nd.actual, nd.detail)
             self._finish_failed(ND_PREFIX + nd.detail, closing, base)  # as the host fails it
             raise error from None
         if outcome.custom_status is not None:

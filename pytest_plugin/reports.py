@@ -75,7 +75,7 @@ def _render_scenario(scenario: Any, label: str) -> str:
     lines = [f"{label}: virtual time now {_time(scenario.now)}", ""]
     lines.extend(_render_instance(
         history.instance_id, history.orchestrator, status, scenario.output, error,
-        scenario.custom_status, events, None))
+        scenario.custom_status, events, scenario.divergence))
     return "\n".join(lines)
 
 

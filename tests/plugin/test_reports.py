@@ -137,6 +137,27 @@ def test_scenario_section(project: pytest.Pytester, make_ini: MakeIni) -> None:
     ], consecutive=True)
 
 
+def test_a_scenario_that_diverged_is_marked_in_its_section(project: pytest.Pytester,
+                                                           make_ini: MakeIni) -> None:
+    make_ini(project, durable_app="sample_app:app")
+    project.makepyfile("""
+        def test_sc(orchestration_scenario):
+            sc = orchestration_scenario("flaky")
+            sc.start()
+            sc.complete("greet", "hi")  # the replay schedules 'shout' where 'greet' was
+    """)
+    result = project.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "instance 'scenario-instance' of orchestrator 'flaky': Failed",
+        "*",
+        "  non-determinism at history event 2:",
+        "    expected (history): activity 'greet' #0",
+        "    actual (code):      activity 'shout' #0",
+        "*'>' marks where replay diverged*",
+    ])
+
+
 def test_show_capture_no_hides_the_section(project: pytest.Pytester) -> None:
     project.makepyfile("def test_x(durable_runtime):\n    assert False\n")
     result = project.runpytest("--show-capture=no")

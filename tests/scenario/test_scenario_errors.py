@@ -193,3 +193,4 @@ def test_non_determinism_names_expected_actual_and_timeline():
         "    5  TaskCompleted      #0 result=null")
     # The scenario is over, as the host fails the instance.
     assert sc.is_done and sc.error.startswith("Non-Deterministic workflow detected: ")
+    assert sc.divergence.event_index == 2  # also in the pytest report's timeline
