@@ -270,12 +270,31 @@ def test_blocking_calls_in_a_fresh_interpreter_end_it_in_time(tmp_path: Any) -> 
     assert done.stdout.split("\n")[:2] == ["stopped calls", "stopped sleeps"]
 
 
-def test_a_tracer_started_after_an_abandoned_call_does_not_spin(tmp_path: Any) -> None:
+_TRACE_AFTERWARDS = (
+    "import coverage\n"
+    "cov = coverage.Coverage(data_file=None, config_file=False)\n"
+    "cov.start()\n"
+    "total = sum(len(str(i)) for i in range(100))\n"
+    "cov.stop()\n"
+    "print('traced', total)\n")
+
+
+def _trace_after(tmp_path: Any, stop: str) -> str:
+    """Run ``stop`` (a runaway the guard stops), then start coverage.py, in a bounded
+    subprocess; its output. A tracer that spins would hit the timeout."""
     pytest.importorskip("coverage")
+    script = tmp_path / "trace_after.py"
+    script.write_text(stop + _TRACE_AFTERWARDS)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_a_tracer_started_after_an_abandoned_call_does_not_spin(tmp_path: Any) -> None:
     # The interrupt sent to a worker blocked for good (Event().wait()) is never delivered,
-    # and on CPython 3.11 its pending flag made every later tracer spin; run it bounded.
-    script = tmp_path / "after_abandon.py"
-    script.write_text(
+    # and on CPython 3.11 its pending flag made every later tracer spin.
+    out = _trace_after(tmp_path, (
         "import threading\n"
         "from durable_testkit import InMemoryRuntime, RunawayFunction\n"
         "def calls(ctx):\n"
@@ -286,27 +305,15 @@ def test_a_tracer_started_after_an_abandoned_call_does_not_spin(tmp_path: Any) -
         "try:\n"
         "    rt.run('calls')\n"
         "except RunawayFunction:\n"
-        "    print('abandoned')\n"
-        "import coverage\n"
-        "cov = coverage.Coverage(data_file=None, config_file=False)\n"
-        "cov.start()\n"
-        "total = sum(len(str(i)) for i in range(100))\n"
-        "cov.stop()\n"
-        "print('traced', total)\n")
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split("\n")[:2] == ["abandoned", "traced 190"]
+        "    print('abandoned')\n"))
+    assert out.split("\n")[:2] == ["abandoned", "traced 190"]
 
 
 def test_a_tracer_started_after_an_interrupt_does_not_spin(tmp_path: Any) -> None:
-    pytest.importorskip("coverage")
     # Clearing a pending interrupt with PyThreadState_SetAsyncExc(id, NULL) left CPython
     # 3.11's "async exception" flag set, and coverage.py (or hypothesis's tracer) started
-    # afterwards spun forever at the next function entry; run in a bounded subprocess.
-    script = tmp_path / "after_interrupt.py"
-    script.write_text(
-        "import sys\n"
+    # afterwards spun forever at the next function entry.
+    out = _trace_after(tmp_path, (
         "from durable_testkit import InMemoryRuntime, RunawayOrchestrator\n"
         "def spin(ctx):\n"
         "    while True:\n"
@@ -317,14 +324,5 @@ def test_a_tracer_started_after_an_interrupt_does_not_spin(tmp_path: Any) -> Non
         "try:\n"
         "    rt.run('spin')\n"
         "except RunawayOrchestrator:\n"
-        "    pass\n"
-        "import coverage\n"
-        "cov = coverage.Coverage(data_file=None, config_file=False)\n"
-        "cov.start()\n"
-        "total = sum(len(str(i)) for i in range(100))\n"
-        "cov.stop()\n"
-        "print('traced', total)\n")
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "traced 190"
+        "    pass\n"))
+    assert out.strip() == "traced 190"
