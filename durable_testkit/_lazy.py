@@ -16,7 +16,7 @@ from typing import Any, Optional
 # what the user needs is the line of their own code.
 __tracebackhide__ = True
 
-__all__ = ["Encoded", "DecodedOnRead", "stored"]
+__all__ = ["Encoded", "EncodedInput", "DecodedOnRead", "stored"]
 
 
 class Encoded:
@@ -29,6 +29,19 @@ class Encoded:
 
     def __repr__(self) -> str:
         return f"Encoded({self.text!r})"
+
+
+class EncodedInput(Encoded):
+    """An activity's input as JSON text: decoded as the worker decodes the input it passes.
+
+    Kept as text, not as the object the activity received: an activity that edits its
+    input (``order["status"] = "charged"``) must not change what the record says it got.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"EncodedInput({self.text!r})"
 
 
 class DecodedOnRead:
@@ -59,10 +72,16 @@ class DecodedOnRead:
             return self.default
         d = obj.__dict__
         value = d[self.slot]
-        if type(value) is Encoded:
+        kind = type(value)
+        if kind is Encoded:
             from ._sdk import decode_activity_result  # the SDK adapter, when first needed
 
             value = decode_activity_result(value.text)
+            d[self.slot] = value
+        elif kind is EncodedInput:
+            from ._sdk import decode_activity_input
+
+            value = decode_activity_input(value.text)
             d[self.slot] = value
         return value
 

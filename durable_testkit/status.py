@@ -102,7 +102,9 @@ class ActivityCall:
 
     Attributes:
         name: the activity's registered name.
-        input: the input the function received (after the JSON round trip).
+        input: the input the function received (after the JSON round trip), as it was
+            sent: decoded from its JSON text on first read, so edits the activity made
+            to the object it got do not show.
         instance_id: the orchestration instance that scheduled it.
         attempt: 1 for the first try; retries (``call_activity_with_retry``)
             count up, and so does a re-run after a lost completion.
@@ -120,7 +122,10 @@ class ActivityCall:
     """
 
     name: str
-    input: Any
+    if TYPE_CHECKING:
+        input: Any
+    else:  # decoded from its JSON text on first read, so the activity's edits do not show
+        input: Any = DecodedOnRead()
     instance_id: str
     attempt: int
     if TYPE_CHECKING:
@@ -148,7 +153,7 @@ def _new_activity_call(name: str, input: Any, instance_id: str, attempt: int, re
     ``result`` may be an ``_lazy.Encoded`` (decoded on first read).
     """
     call: ActivityCall = _new_object(ActivityCall)
-    call.__dict__.update({"name": name, "input": input, "instance_id": instance_id,
+    call.__dict__.update({"name": name, "_input_stored": input, "instance_id": instance_id,
                           "attempt": attempt, "_result_stored": result, "exception": exception,
                           "task_id": task_id, "recorded": recorded, "fault": fault,
                           "outputs": outputs})

@@ -890,12 +890,14 @@ class Scheduler:
             self._run_activity_hooked(work, inst, slot, activity, run)
             return
         # Nothing intercepts and nothing is decided: run it, record it, deliver it.
+        input_text = slot.action.get("input")
         value, result_text, exception, duration, seconds, outputs = self.executor.execute(
-            activity, slot.action.get("input"), self.clock.now, work.instance_id)
+            activity, input_text, self.clock.now, work.instance_id)
         self.activity_seconds += seconds
         self.activity_calls.append(_new_activity_call(
-            activity.name, value, work.instance_id, work.attempt, _lazy.Encoded(result_text),
-            exception, slot.seq, True, None, outputs))
+            activity.name, _recorded_input(input_text, value, exception), work.instance_id,
+            work.attempt, _lazy.Encoded(result_text), exception, slot.seq, True, None,
+            outputs))
         if inst is not None and not inst.terminal:
             self._complete_activity(inst, work, slot.seq, activity.name, result_text, exception,
                                     duration)
@@ -931,9 +933,10 @@ class Scheduler:
                 WorkSubject(WorkKind.ACTIVITY, activity.name, work.instance_id, slot.seq,
                             work.attempt, run))) == 0
         self.activity_calls.append(_new_activity_call(
-            activity.name, outcome.value, work.instance_id, work.attempt,
-            _lazy.stored(outcome, "result"), outcome.exception, slot.seq, recorded,
-            outcome.fault, outcome.outputs))
+            activity.name, _recorded_input(execution.input_text, outcome.value,
+                                           outcome.exception),
+            work.instance_id, work.attempt, _lazy.stored(outcome, "result"), outcome.exception,
+            slot.seq, recorded, outcome.fault, outcome.outputs))
         if duplicate:
             return
         if not recorded:
@@ -1018,6 +1021,13 @@ _STOPS = (RunawayOrchestrator, DriveTimeout, HostLimitExceeded)
 #: activity runs again once it has passed (DTFx AzureStorageOrchestrationServiceSettings.
 #: WorkItemQueueVisibilityTimeout, default 5 minutes; docs/protocol.md).
 WORK_ITEM_VISIBILITY_TIMEOUT = timedelta(minutes=5)
+
+
+def _recorded_input(text: Optional[str], value: Any, exception: Optional[BaseException]) -> Any:
+    """What ``ActivityCall.input`` holds: the input's text, decoded when read, so edits the
+    activity made to the object it received do not show; the value itself when the call
+    failed (its input may be what could not be decoded)."""
+    return _lazy.EncodedInput(text) if exception is None else value
 
 
 def _unknown_call(registry: Registry) -> UnknownCall:

@@ -135,3 +135,20 @@ def test_recorded_results_are_what_the_orchestrator_received() -> None:
         assert pair.result == [1, {"1": "one"}]  # after the JSON round trip
     finally:
         rt.close()
+
+
+def test_the_recorded_input_is_what_was_sent_not_what_the_activity_made_of_it() -> None:
+    from durable_testkit import InMemoryRuntime
+
+    def charge(order: dict) -> dict:
+        order["status"] = "charged"  # activities edit the object they are given
+        return order
+
+    def orch(context):  # type: ignore[no-untyped-def]
+        return (yield context.call_activity("charge", {"id": 1}))
+
+    rt = InMemoryRuntime()
+    rt.register_orchestrator("orch", orch)
+    rt.register_activity("charge", charge)
+    assert rt.run("orch").output == {"id": 1, "status": "charged"}
+    assert rt.activity_calls[0].input == {"id": 1}

@@ -27,7 +27,11 @@ def test_new_activity_call_equals_the_dataclass(name, value, attempt, seq, recor
     assert fast.result == [1, 2]
     assert dataclasses.replace(fast, attempt=attempt + 1).attempt == attempt + 1
     assert {f.name for f in dataclasses.fields(ActivityCall)} == {
-        k.replace("_result_stored", "result") for k in vars(fast)}
+        k.replace("_result_stored", "result").replace("_input_stored", "input")
+        for k in vars(fast)}
+    encoded = _new_activity_call(name, _lazy.EncodedInput('{"k": [1]}'), "inst", attempt,
+                                 _lazy.Encoded("[1, 2]"), exc, seq, recorded, fault, outputs)
+    assert encoded.input == {"k": [1]}  # the input's text, decoded on first read
 
 
 @given(st.integers(0, 9), st.sampled_from(list(SlotKind)), st.none() | st.text(max_size=4),
