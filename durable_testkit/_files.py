@@ -8,7 +8,8 @@ errors are tracebacks. ``read_user_file`` checks what the path is with
 between cannot block, re-checks the open descriptor, and reads at most
 ``max_bytes``. Every failure is an ``InputFileError`` naming the file.
 ``parse_json_text`` does the same for the JSON in it: Python's parser raises more
-than ``JSONDecodeError`` on hostile text.
+than ``JSONDecodeError`` on hostile text. ``reserve_free_name`` picks the name a new
+corpus file is written under, never one another file holds.
 
 (durable-lint reads its own files: it is standalone and must not import this.)
 """
@@ -18,11 +19,11 @@ import json
 import os
 import stat
 import sys
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Tuple, Union
 
 from .errors import HistoryFormatError, InputFileError
 
-__all__ = ["DEFAULT_MAX_BYTES", "parse_json_text", "read_user_file"]
+__all__ = ["DEFAULT_MAX_BYTES", "parse_json_text", "read_user_file", "reserve_free_name"]
 
 #: The default size limit: 64 MiB. The largest production histories we have seen are a few
 #: MiB (a 10,000-event export is about 5 MiB); anything far bigger is the wrong file.
@@ -144,3 +145,32 @@ def parse_json_text(text: str, path: Optional[str] = None) -> Any:
         if len(problem) > 200:
             problem = problem[:197] + "..."
         raise HistoryFormatError(f"not readable JSON: {problem}", path=path) from None
+
+
+def reserve_free_name(stem: str, reuse: Callable[[str], bool] = lambda path: False, *,
+                      suffix: str = ".json", limit: int = 10_000) -> Tuple[str, bool]:
+    """``stem.json``, else ``stem-2.json``, ``stem-3.json``...: the first name that is free,
+    or that ``reuse(path)`` accepts (a file that already holds what is being written).
+
+    A free name is reserved by creating it empty (``O_EXCL``): a parallel writer (an xdist
+    worker) never gets the same one, and an atomic save then replaces the reservation.
+
+    Returns:
+        ``(path, reserved)``: ``reserved`` is True when the name was free and is now an
+        empty file, which the caller removes if its save fails.
+
+    Raises:
+        FileExistsError: ``limit`` names are all taken.
+    """
+    for n in range(1, limit):
+        path = f"{stem}{suffix}" if n == 1 else f"{stem}-{n}{suffix}"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            if reuse(path):
+                return path, False
+            continue
+        os.close(fd)
+        return path, True
+    raise FileExistsError(f"{stem}{suffix}: {limit:,} files already hold this name and its "
+                          "numbered variants")

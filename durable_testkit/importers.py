@@ -35,7 +35,7 @@ from datetime import datetime, timedelta, timezone
 from typing import (Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set,
                     Tuple, Union)
 
-from ._files import parse_json_text, read_user_file
+from ._files import parse_json_text, read_user_file, reserve_free_name
 from .errors import DurableTestkitError, HistoryFormatError, HistoryImportError, InputFileError
 from .history import EventType, InstanceHistory, load_history, save_history
 
@@ -1215,26 +1215,23 @@ def corpus_path(history: InstanceHistory, out_dir: Union[str, "os.PathLike[str]"
                         _safe(history.instance_id) + ".json")
 
 
-def _free_target(history: InstanceHistory, target: str) -> str:
-    """``target``, or ``<instance>-2.json``... when a *different* history holds it.
+def _save_to_corpus(history: InstanceHistory, target: str) -> str:
+    """Save under ``target``, or ``<instance>-2.json``... when a *different* history holds it.
 
     Importing the same export again rewrites its file; a different history of the
     same instance id (a second hub, an id reused after a purge) is never written over:
     it gets the next free name, as ``--durable-record`` names its files.
     """
     os.makedirs(os.path.dirname(target), exist_ok=True)
-    stem = target[:-len(".json")]
-    for n in range(1, 10_000):
-        path = target if n == 1 else f"{stem}-{n}.json"
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            if _holds(path, history):
-                return path
-            continue
-        os.close(fd)  # reserved: save_history replaces it atomically
-        return path
-    raise OSError(f"{target}: 10,000 different histories already hold this name")
+    path, reserved = reserve_free_name(target[:-len(".json")],
+                                       lambda taken: _holds(taken, history))
+    try:
+        save_history(history, path)
+    except BaseException:
+        if reserved:
+            os.unlink(path)  # no empty reservation left to look like a history
+        raise
+    return path
 
 
 def _holds(path: str, history: InstanceHistory) -> bool:
@@ -1282,8 +1279,7 @@ def import_to_corpus(sources: Iterable[Union[str, "os.PathLike[str]"]],
             written, labels = [], []
             for h in histories:
                 wanted = corpus_path(h, out_dir)
-                target = _free_target(h, wanted)
-                save_history(h, target)
+                target = _save_to_corpus(h, wanted)
                 written.append(target)
                 taken = "" if target == wanted else \
                     f" ({os.path.basename(wanted)} holds a different history of it)"

@@ -339,25 +339,22 @@ class _Recorder:
         metadata.update({"recordedBy": nodeid, "shape": shape})
         record = InstanceHistory(history.orchestrator, history.instance_id, history.events,
                                  history.sdk_version, metadata)
-        stem = _safe(name)
-        for n in range(1, 10_000):
-            path = folder / (f"{stem}.json" if n == 1 else f"{stem}-{n}.json")
-            try:
-                # Reserve the name first: a parallel worker (xdist) never gets the same one,
-                # and save_history then replaces the empty reservation atomically.
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            except FileExistsError:
-                continue
-            os.close(fd)
-            try:
-                save_history(record, path)
-            except BaseException:
-                path.unlink()
-                raise
-            known[shape] = path.name
-            self.saved.append(path)
-            return path
-        return None  # pragma: no cover - ten thousand names taken
+        from durable_testkit._files import reserve_free_name
+
+        try:
+            # Reserved first: a parallel worker (xdist) never gets the same name.
+            reserved, _ = reserve_free_name(str(folder / _safe(name)))
+        except FileExistsError:  # pragma: no cover - ten thousand names taken
+            return None
+        path = Path(reserved)
+        try:
+            save_history(record, path)
+        except BaseException:
+            path.unlink()
+            raise
+        known[shape] = path.name
+        self.saved.append(path)
+        return path
 
 
 # Instances worth keeping: those that ran to completion, and those left waiting (timers,
