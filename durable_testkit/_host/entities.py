@@ -170,9 +170,7 @@ def signal_entity(host: EntityHost, entity_id: Any, operation: str, input: Any =
     if host.registry.entity_handle(name) is None:
         missing = UnknownFunctionError(name, "entity function", host.registry.entity_names())
         # The extension's ArgumentException text, which its HTTP API answers with a 400.
-        missing.host_text = missing_function_text(
-            name, "entity", host.registry.entity_names(),
-            orchestrators=host.registry.orchestrator_names())
+        missing.host_text = host.registry.missing_entity_text(name)
         raise missing
     op_input: Optional[str] = None
     if input is not None:

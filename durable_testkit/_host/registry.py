@@ -166,6 +166,11 @@ class Registry:
     def entity_names(self) -> List[str]:
         return [getattr(v, "name", None) or k for k, v in self.entities.items()]
 
+    def missing_entity_text(self, name: Optional[str]) -> str:
+        """The extension's text for a call or signal to an entity the app does not have."""
+        return missing_function_text(name, "entity", self.entity_names(),
+                                     orchestrators=self.orchestrator_names())
+
     def function_names(self) -> List[str]:
         return self.orchestrator_names() + self.activity_names() + self.entity_names()
 

@@ -1050,8 +1050,7 @@ def _unknown_call(registry: Registry) -> UnknownCall:
                                          registry.activity_names())
         if key in registry.entities:
             return None
-        return missing_function_text(name, "entity", registry.entity_names(),
-                                     orchestrators=registry.orchestrator_names())
+        return registry.missing_entity_text(name)
     return unknown
 
 
