@@ -27,6 +27,12 @@ class Encoded:
     def __init__(self, text: Optional[str]) -> None:
         self.text = text
 
+    def decode(self) -> Any:
+        """The value, as the SDK decodes an activity's result for the orchestrator."""
+        from ._sdk import decode_activity_result  # the SDK adapter, when first needed
+
+        return decode_activity_result(self.text)
+
     def __repr__(self) -> str:
         return f"Encoded({self.text!r})"
 
@@ -39,6 +45,11 @@ class EncodedInput(Encoded):
     """
 
     __slots__ = ()
+
+    def decode(self) -> Any:
+        from ._sdk import decode_activity_input
+
+        return decode_activity_input(self.text)
 
     def __repr__(self) -> str:
         return f"EncodedInput({self.text!r})"
@@ -72,17 +83,8 @@ class DecodedOnRead:
             return self.default
         d = obj.__dict__
         value = d[self.slot]
-        kind = type(value)
-        if kind is Encoded:
-            from ._sdk import decode_activity_result  # the SDK adapter, when first needed
-
-            value = decode_activity_result(value.text)
-            d[self.slot] = value
-        elif kind is EncodedInput:
-            from ._sdk import decode_activity_input
-
-            value = decode_activity_input(value.text)
-            d[self.slot] = value
+        if isinstance(value, Encoded):
+            value = d[self.slot] = value.decode()
         return value
 
     def __set__(self, obj: Any, value: Any) -> None:
